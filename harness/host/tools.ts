@@ -1,0 +1,80 @@
+// Host tools the harness needs, and the Debian packages that provide them. Missing ones are
+// installed with apt when running as root; otherwise one line names the command to run.
+import { access, constants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { UserError } from '../util/errors.ts';
+
+export const TOOL_PACKAGES: Record<string, string> = {
+  'qemu-system-x86_64': 'qemu-system-x86',
+  busybox: 'busybox-static',
+  ndctl: 'ndctl',
+  'mkfs.ext4': 'e2fsprogs',
+  'mkfs.xfs': 'xfsprogs',
+  xfs_io: 'xfsprogs',
+  gcc: 'gcc',
+  depmod: 'kmod',
+  'dpkg-deb': 'dpkg',
+  xz: 'xz-utils',
+  zstd: 'zstd',
+  ldd: 'libc-bin',
+};
+
+/** The static C library is a package without a binary; gcc -static needs it. */
+export const FILE_PACKAGES: Record<string, string> = {
+  '/usr/lib/x86_64-linux-gnu/libc.a': 'libc6-dev',
+  '/usr/share/qemu/qboot.rom': 'qemu-system-data',
+};
+
+const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+export async function which(tool: string): Promise<string | undefined> {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...SEARCH_PATH].filter(Boolean);
+  for (const d of dirs) {
+    const p = join(d, tool);
+    try {
+      await access(p, constants.X_OK);
+      return p;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return undefined;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+let aptUpdated = false;
+
+/** Make sure tools (and files) exist; installs their packages as root, else throws one line. */
+export async function ensureHostTools(tools: string[], files: string[] = [], log: (s: string) => void = () => {}): Promise<void> {
+  const missing = new Set<string>();
+  for (const t of tools) if (!(await which(t))) missing.add(TOOL_PACKAGES[t] ?? t);
+  for (const f of files) if (!(await exists(f))) missing.add(FILE_PACKAGES[f] ?? f);
+  if (missing.size === 0) return;
+  const pkgs = [...missing].sort();
+  const cmd = `apt-get install -y ${pkgs.join(' ')}`;
+  if (process.getuid?.() !== 0) throw new UserError(`missing host packages; run as root: ${cmd}`);
+  log(`installing host packages: ${pkgs.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    if (!aptUpdated) {
+      await execa('apt-get', ['update', '-qq'], { env });
+      aptUpdated = true;
+    }
+    await execa('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
+  } catch (e) {
+    throw new UserError(`could not install host packages (${cmd}): ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export async function aptUpdate(): Promise<void> {
+  if (aptUpdated || process.getuid?.() !== 0) return;
+  await execa('apt-get', ['update', '-qq'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  aptUpdated = true;
+}

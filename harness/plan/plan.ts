@@ -1,0 +1,158 @@
+// Planning: scenarios -> work items (one reproducer run each) -> boots. Pure, no I/O.
+// Work items have stable keys so an interrupted run can be resumed and, later, A/B runs can be
+// interleaved and compared item by item.
+import type { DaxMode, Filesystem, Scenario } from '../scenario/schema.ts';
+
+export interface Variant {
+  fs: Filesystem;
+  dax: DaxMode;
+}
+
+export interface WorkItem {
+  /** `scenario:fs:dax:rN`, stable across runs and resumes. */
+  key: string;
+  scenario: string;
+  variant: Variant;
+  rep: number;
+  binary: string;
+  args: string[];
+  timeoutS: number;
+  scratch: boolean;
+}
+
+export function variantName(v: Variant): string {
+  return `${v.fs}-dax=${v.dax}`;
+}
+
+export function workItems(scenarios: Scenario[], binaries: Map<string, string>): WorkItem[] {
+  const items: WorkItem[] = [];
+  for (const s of scenarios) {
+    const binary = binaries.get(s.id) ?? s.id;
+    for (const fs of s.filesystems) {
+      for (const dax of s.daxModes) {
+        for (let rep = 1; rep <= s.repetitions; rep++) {
+          items.push({
+            key: `${s.id}:${fs}:${dax}:r${rep}`,
+            scenario: s.id,
+            variant: { fs, dax },
+            rep,
+            binary,
+            args: s.args,
+            timeoutS: s.timeoutS,
+            scratch: s.scratch,
+          });
+        }
+      }
+    }
+  }
+  return items;
+}
+
+export type StepKind = 'setup' | 'repro' | 'cleanup';
+
+export interface BootStep {
+  /** Number used on the agent channel; unique within one boot. */
+  n: number;
+  kind: StepKind;
+  label: string;
+  argv: string[];
+  env: Record<string, string>;
+  timeoutS: number;
+  group: string;
+  item?: WorkItem;
+}
+
+export interface BootPlan {
+  pmemBytes: number;
+  scratchBytes: number;
+  steps: BootStep[];
+  groups: string[];
+}
+
+export const DAX_MOUNT = '/mnt/dax';
+export const SCRATCH_MOUNT = '/mnt/scratch';
+export const PMEM_DEV = '/dev/pmem0';
+export const SCRATCH_DEV = '/dev/vda';
+const SETUP_TIMEOUT_S = 300; // mkfs of a large pmem under TCG is slow; a hang is still caught
+
+export function mkfsArgv(fs: Filesystem, dev: string): string[] {
+  // xfs DAX needs a 4 KiB block size; reflink and DAX are not allowed together on older kernels.
+  return fs === 'ext4' ? ['mkfs.ext4', '-F', '-q', '-b', '4096', dev] : ['mkfs.xfs', '-f', '-q', '-b', 'size=4096', '-m', 'reflink=0', dev];
+}
+
+/**
+ * One boot for `items`: create the fsdax namespace once, then per variant mkfs + mount, the
+ * runs, and umount. Items keep their order within a variant; variants appear in first-use order.
+ */
+export function planBoot(items: WorkItem[], opts: { pmemBytes: number; scratchBytes?: number }): BootPlan {
+  const steps: BootStep[] = [];
+  const groups: string[] = [];
+  const byVariant = new Map<string, WorkItem[]>();
+  for (const it of items) {
+    const k = variantName(it.variant);
+    if (!byVariant.has(k)) byVariant.set(k, []);
+    byVariant.get(k)?.push(it);
+  }
+  const needScratch = items.some((i) => i.scratch);
+  let n = 0;
+  const add = (s: Omit<BootStep, 'n' | 'env'> & { env?: Record<string, string> }): void => {
+    steps.push({ ...s, env: s.env ?? {}, n: ++n });
+  };
+  let first = true;
+  for (const [group, its] of byVariant) {
+    const v = (its[0] as WorkItem).variant;
+    groups.push(group);
+    if (first) {
+      add({ kind: 'setup', label: 'create fsdax namespace', argv: ['ndctl', 'create-namespace', '-f', '-e', 'namespace0.0', '-m', 'fsdax', '-a', '2M'], timeoutS: SETUP_TIMEOUT_S, group });
+      if (needScratch) {
+        add({ kind: 'setup', label: 'mkfs scratch', argv: mkfsArgv('ext4', SCRATCH_DEV), timeoutS: SETUP_TIMEOUT_S, group });
+        add({ kind: 'setup', label: 'mount scratch', argv: ['mount', '-t', 'ext4', SCRATCH_DEV, SCRATCH_MOUNT], timeoutS: 60, group });
+      }
+      first = false;
+    }
+    add({ kind: 'setup', label: `mkfs ${v.fs}`, argv: mkfsArgv(v.fs, PMEM_DEV), timeoutS: SETUP_TIMEOUT_S, group });
+    add({ kind: 'setup', label: `mount ${v.fs} dax=${v.dax}`, argv: ['mount', '-t', v.fs, '-o', `dax=${v.dax}`, PMEM_DEV, DAX_MOUNT], timeoutS: 60, group });
+    for (const it of its) {
+      add({
+        kind: 'repro',
+        label: it.key,
+        argv: [`/daxlab/bin/${it.binary}`, ...it.args],
+        env: {
+          DAXLAB_DIR: DAX_MOUNT,
+          DAXLAB_FS: v.fs,
+          DAXLAB_DAX: v.dax,
+          DAXLAB_DEV: PMEM_DEV,
+          DAXLAB_SCRATCH: needScratch ? SCRATCH_MOUNT : '',
+          DAXLAB_REP: String(it.rep),
+        },
+        timeoutS: it.timeoutS,
+        group,
+        item: it,
+      });
+    }
+    add({ kind: 'cleanup', label: `umount ${v.fs}`, argv: ['umount', DAX_MOUNT], timeoutS: 60, group });
+  }
+  return { pmemBytes: opts.pmemBytes, scratchBytes: needScratch ? (opts.scratchBytes ?? 1024 ** 3) : 0, steps, groups };
+}
+
+/** Quote for the guest's busybox sh. Only the guest shell ever sees this script. */
+export function shQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The plan as the agent runs it (/daxlab/plan.sh, sourced by images/guest/agent.sh). */
+export function agentScript(plan: BootPlan): string {
+  const lines = ['# generated by daxlab; sourced by the guest agent'];
+  let group = '';
+  for (const s of plan.steps) {
+    if (s.group !== group) {
+      group = s.group;
+      lines.push(`group ${shQuote(group)}`);
+    }
+    const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
+    const argv = env.length ? ['env', ...env, ...s.argv] : s.argv;
+    lines.push(`run_step ${s.n} ${s.kind} ${Math.ceil(s.timeoutS)} ${argv.map(shQuote).join(' ')}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,87 @@
+// The scenario file format. Strict: an unknown key is an error, so a typo never silently
+// falls back to a default.
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.ts';
+
+export const FILESYSTEMS = ['ext4', 'xfs'] as const;
+export const DAX_MODES = ['always', 'never', 'inode'] as const;
+export type Filesystem = (typeof FILESYSTEMS)[number];
+export type DaxMode = (typeof DAX_MODES)[number];
+
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = parseSize(v);
+  if (n === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a size: '${v}' (use e.g. 512M, 1G)` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = parseDuration(v);
+  if (n === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: '${v}' (use seconds or e.g. 90s, 2m)` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+export const scenarioSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, . _ - only').optional(),
+    title: z.string().optional(),
+    description: z.string().optional(),
+    reproducer: z.string().min(1),
+    args: z.array(z.union([z.string(), z.number()]).transform(String)).default([]),
+    filesystem: oneOrMany(z.enum(FILESYSTEMS)).default('ext4'),
+    dax: oneOrMany(z.enum(DAX_MODES)).default('always'),
+    pmem: size.default(1024 ** 3),
+    scratch: z.boolean().default(false),
+    repetitions: z.number().int().min(1).max(10000).default(1),
+    timeout: duration.default(120),
+    default: z.boolean().default(false),
+    // Catalog metadata: what the entry checks and what a correct kernel does.
+    checks: z.string().optional(),
+    references: z.array(z.string()).default([]),
+    /** Kernel features needed; an entry whose features are absent is skipped, not failed. */
+    requires: z.array(z.string()).default([]),
+    /** Expected outcome on a correct kernel, in words. */
+    expect: z.string().optional(),
+    /** Metrics the reproducer emits (name -> meaning). */
+    metrics: z.record(z.string(), z.string()).default({}),
+    /** Console finding kinds or titles that do not fail this scenario (e.g. an expected WARN). */
+    allow_findings: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ScenarioFields = z.output<typeof scenarioSchema>;
+
+/** A loaded scenario: fields normalised, paths absolute, origin kept for error messages. */
+export interface Scenario {
+  id: string;
+  title: string;
+  description: string;
+  file: string;
+  reproducerSource: string;
+  args: string[];
+  filesystems: Filesystem[];
+  daxModes: DaxMode[];
+  pmemBytes: number;
+  scratch: boolean;
+  repetitions: number;
+  timeoutS: number;
+  isDefault: boolean;
+  checks: string;
+  references: string[];
+  requires: string[];
+  expect: string;
+  metrics: Record<string, string>;
+  allowFindings: string[];
+}
+
+/** Limits of the emulated NVDIMM: below 16 MiB fsdax has no room, and the file is a host file. */
+export const PMEM_MIN = 64 * 1024 ** 2;
+export const PMEM_MAX = 64 * 1024 ** 3;
