@@ -1,0 +1,44 @@
+import test from 'ava';
+import { agentScript, planBoot, shQuote, workItems } from '../harness/plan/plan.ts';
+import type { Scenario } from '../harness/scenario/schema.ts';
+
+const scenario = (over: Partial<Scenario> = {}): Scenario => ({
+  id: 'tl', title: 'tl', description: '', file: '/x/scenario.yaml', reproducerSource: '/x/tl.c', args: ['--iterations', '5'],
+  filesystems: ['ext4', 'xfs'], daxModes: ['always', 'never'], pmemBytes: 1024 ** 3, scratch: false, repetitions: 2,
+  timeoutS: 30, isDefault: true, checks: '', references: [], requires: [], expect: '', metrics: {}, allowFindings: [], ...over,
+});
+
+test('work items expand filesystem x dax x repetitions with stable keys', (t) => {
+  const items = workItems([scenario()], new Map([['tl', 'tl-bin']]));
+  t.is(items.length, 8);
+  t.deepEqual(items.slice(0, 2).map((i) => i.key), ['tl:ext4:always:r1', 'tl:ext4:always:r2']);
+  t.is(items[7]?.key, 'tl:xfs:never:r2');
+  t.is(items[0]?.binary, 'tl-bin');
+});
+
+test('one boot creates the namespace once and mkfs+mounts per variant', (t) => {
+  const plan = planBoot(workItems([scenario()], new Map()), { pmemBytes: 1024 ** 3 });
+  const labels = plan.steps.map((s) => s.label);
+  t.is(labels.filter((l) => l === 'create fsdax namespace').length, 1);
+  t.is(labels.filter((l) => l.startsWith('mkfs ')).length, 4);
+  t.deepEqual(plan.groups, ['ext4-dax=always', 'ext4-dax=never', 'xfs-dax=always', 'xfs-dax=never']);
+  t.deepEqual(plan.steps.map((s) => s.n), plan.steps.map((_, i) => i + 1));
+  t.is(plan.scratchBytes, 0);
+  const xfsMount = plan.steps.find((s) => s.label === 'mount xfs dax=never');
+  t.deepEqual(xfsMount?.argv, ['mount', '-t', 'xfs', '-o', 'dax=never', '/dev/pmem0', '/mnt/dax']);
+});
+
+test('scratch disk is planned only when a scenario asks for it', (t) => {
+  const plan = planBoot(workItems([scenario({ scratch: true, filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 });
+  t.true(plan.scratchBytes > 0);
+  t.true(plan.steps.some((s) => s.label === 'mount scratch'));
+  t.is(plan.steps.find((s) => s.kind === 'repro')?.env['DAXLAB_SCRATCH'], '/mnt/scratch');
+});
+
+test('shell quoting survives hostile arguments', (t) => {
+  t.is(shQuote('plain-arg_1.0'), 'plain-arg_1.0');
+  t.is(shQuote("it's"), `'it'\\''s'`);
+  t.is(shQuote('$(reboot)'), `'$(reboot)'`);
+  const script = agentScript(planBoot(workItems([scenario({ args: ['a b', '`x`'], filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 }));
+  t.regex(script, /run_step 4 repro 30 env .* \/daxlab\/bin\/tl 'a b' '`x`'/);
+});
