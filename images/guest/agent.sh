@@ -36,7 +36,7 @@ send_lines() {
 run_step() {
   id=$1; kind=$2; to=$3; shift 3
   if [ $STOP = 1 ] || { [ $GROUP_OK = 0 ] && [ "$kind" != cleanup ]; }; then
-    emit "$id skip setup-failed"
+    if [ $STOP = 1 ]; then emit "$id skip after-hang"; else emit "$id skip setup-failed"; fi
     return 0
   fi
   emit "$id begin $kind $to"

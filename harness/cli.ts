@@ -1,0 +1,73 @@
+// daxlab command line. Bad input exits 2 with one line; a run whose steps did not all pass exits 1.
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_KERNEL } from './kernel/resolve.ts';
+import { renderTable, tableRows } from './results/table.ts';
+import { run } from './run/runner.ts';
+import { parseSize } from './scenario/units.ts';
+import { UserError, USER_ERROR_EXIT } from './util/errors.ts';
+
+const t0 = Date.now();
+function log(s: string): void {
+  process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${s}\n`);
+}
+
+const program = new Command();
+program
+  .name('daxlab')
+  .description('Boot kernels in QEMU with emulated NVDIMM and run filesystem-DAX reproducers')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('run')
+  .description('run scenarios (default: every catalog scenario marked default) on one kernel')
+  .argument('[scenario...]', 'scenario YAML file, directory with scenario.yaml, or catalog id')
+  .option('-k, --kernel <spec>', 'debian:6.12, debian:6.1, or a bzImage path[,modules=DIR]', DEFAULT_KERNEL)
+  .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
+  .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
+  .option('--cpus <n>', 'guest CPUs', '2')
+  .option('--mem <size>', 'guest RAM', '2G')
+  .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps')
+  .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
+  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; cpus: string; mem: string; resume?: string; bootTimeout?: string }) => {
+    const cpus = Number(opts.cpus);
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new UserError(`--cpus must be 1..64, got '${opts.cpus}'`);
+    const mem = parseSize(opts.mem);
+    if (!mem || mem < 256 * 1024 ** 2) throw new UserError(`--mem must be a size of at least 256M, got '${opts.mem}'`);
+    if (opts.resume && scenarios.length) throw new UserError('--resume takes the scenarios of the interrupted run; give no scenario arguments');
+    const bootTimeoutS = opts.bootTimeout ? Number(opts.bootTimeout) : undefined;
+    if (bootTimeoutS !== undefined && !(bootTimeoutS > 0)) throw new UserError(`--boot-timeout must be a positive number of seconds`);
+    const r = await run({
+      scenarioArgs: scenarios,
+      kernel: opts.kernel,
+      outDir: opts.out,
+      accel: opts.accel,
+      cpus,
+      memBytes: mem,
+      resume: opts.resume,
+      bootTimeoutS,
+      command: process.argv.slice(2),
+      log,
+    });
+    process.stdout.write('\n' + renderTable(tableRows(r.summary.steps)) + '\n\n');
+    const boots = r.summary.boots.map((b) => `boot ${b.index}: ${b.end}, agent up ${b.timings.helloMs !== undefined ? (b.timings.helloMs / 1000).toFixed(1) : '-'}s, first step ${b.timings.firstStepMs !== undefined ? (b.timings.firstStepMs / 1000).toFixed(1) : '-'}s, total ${(b.timings.exitMs / 1000).toFixed(1)}s`);
+    process.stdout.write(`kernel ${r.summary.kernel.release} · accel ${r.summary.accel.accel} · ${boots.join(' · ')}\n`);
+    process.stdout.write(`status: ${r.summary.status}${r.summary.statusReason ? ` (${r.summary.statusReason})` : ''}\n`);
+    process.stdout.write(`results: ${r.dir}\n`);
+    const bad = r.summary.steps.some((s) => s.status !== 'pass' && s.status !== 'skip');
+    process.exitCode = r.summary.status === 'completed' && !bad ? 0 : 1;
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof UserError) {
+    process.stderr.write(e.oneLine() + '\n');
+    process.exitCode = USER_ERROR_EXIT;
+  } else if (e instanceof CommanderError) {
+    // help and version exit 0; usage errors are bad input
+    process.exitCode = e.exitCode === 0 ? 0 : USER_ERROR_EXIT;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,77 @@
+// The shape of results/<run-id>/summary.json. Versioned so a results database and A/B tooling
+// can read old runs.
+import type { Variant } from '../plan/plan.ts';
+
+export const SUMMARY_SCHEMA = 1;
+
+export type StepStatus = 'pass' | 'fail' | 'skip' | 'error' | 'timeout' | 'hung' | 'crashed';
+
+export interface StepResult {
+  key: string;
+  scenario: string;
+  variant: Variant;
+  rep: number;
+  boot: number;
+  status: StepStatus;
+  reason: string;
+  exitCode: number | null;
+  durationMs: number;
+  samples: Record<string, { unit: string; values: number[] }>;
+  metrics: Record<string, { unit: string; value: number }>;
+  infos: string[];
+  output: string[];
+  stderr: string[];
+  /** Console findings attributed to this step (filled by the console parser). */
+  findings: { kind: string; title: string }[];
+  finishedAt: string;
+}
+
+export interface SetupResult {
+  n: number;
+  label: string;
+  group: string;
+  status: 'done' | 'timeout' | 'hung' | 'skipped';
+  exitCode: number | null;
+  ms: number;
+  output: string[];
+}
+
+export interface BootRecord {
+  index: number;
+  argv: string[];
+  end: string;
+  qemuExitCode: number | null;
+  qemuSignal: string | null;
+  qemuStderr: string;
+  timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; byeMs?: number; exitMs: number };
+  consoleLog: string;
+  agentLog: string;
+  guestRelease?: string;
+  setup: SetupResult[];
+  warnings: string[];
+  items: string[];
+}
+
+export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
+
+export interface RunSummary {
+  schema: number;
+  runId: string;
+  status: RunStatus;
+  statusReason?: string;
+  startedAt: string;
+  finishedAt?: string;
+  command: string[];
+  host: { hostname: string; release: string; cpus: number; memBytes: number; node: string; qemu: string };
+  kernel: { spec: string; release: string; banner: string; identity: Record<string, string> };
+  accel: { accel: string; reason: string; probeMs?: number | undefined; cached: boolean };
+  image: { key: string; bytes: number; modules: string[]; hit: boolean };
+  scenarios: { id: string; title: string; file: string; reproducer: string; allowFindings: string[] }[];
+  guest: { cpus: number; memBytes: number; pmemBytes: number };
+  /** Wall time of the preparation phases, ms. */
+  phases: Record<string, number>;
+  boots: BootRecord[];
+  steps: StepResult[];
+  /** Work items not run yet (an interrupted run resumes from these). */
+  pending: string[];
+}
