@@ -22,6 +22,7 @@ import type { Scenario } from '../scenario/schema.ts';
 import { setInterruptHandler } from '../util/cleanup.ts';
 import { UserError } from '../util/errors.ts';
 import { hashFile } from '../util/hash.ts';
+import { ensureHostTools } from '../host/tools.ts';
 import { BootConsole } from './boot-console.ts';
 
 export interface RunOptions {
@@ -78,6 +79,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
   }
+  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], [], o.log));
   const kernel = await timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
   o.log(`kernel ${kernel.release} (${kernel.spec})`);
   const image = await timed(phases, 'imageMs', () => buildGuestImage(kernel, o.log));
