@@ -28,18 +28,20 @@ function lineOf(doc: Document, lc: LineCounter, path: (string | number)[], key?:
 export function parseScenarioText(text: string, file: string): Scenario {
   const shown = displayPath(file);
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0]?.line;
     throw new UserError(`YAML syntax: ${err.message.split('\n')[0]}`, { file: shown, line });
   }
   if (!isMap(doc.contents)) throw new UserError('a scenario must be a YAML mapping', { file: shown, line: 1 });
-  const res = scenarioSchema.safeParse(doc.toJS());
+  const res = scenarioSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!res.success) {
     const issue = res.error.issues[0];
     if (!issue) throw new UserError('invalid scenario', { file: shown });
-    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    let path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    // A scalar written where a list is accepted: point at the scalar, not at a made-up index.
+    if (path.length === 2 && typeof path[1] === 'number' && isScalar(doc.getIn([path[0] as string], true))) path = path.slice(0, 1);
     if (issue.code === 'unrecognized_keys') {
       const key = issue.keys[0] ?? '';
       throw new UserError(`unknown key (known: ${Object.keys(scenarioSchema.shape).join(', ')})`, {
@@ -58,10 +60,11 @@ export function parseScenarioText(text: string, file: string): Scenario {
     throw new UserError(`pmem size ${formatSize(f.pmem)} is outside ${formatSize(PMEM_MIN)}..${formatSize(PMEM_MAX)}`, at('pmem'));
   }
   if (f.pmem % (2 * 1024 ** 2) !== 0) throw new UserError(`pmem size must be a multiple of 2M (fsdax alignment)`, at('pmem'));
+  if (f.scratch_iops !== undefined && !f.scratch) throw new UserError(`scratch_iops needs scratch: true`, at('scratch_iops'));
   if (!f.reproducer.endsWith('.c')) throw new UserError(`reproducer must be a .c file`, at('reproducer'));
   const dir = dirname(resolve(file));
   const id = f.id ?? basename(dir);
-  const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? [...new Set(v)] : [v]);
+  const list = <T>(v: T[]): T[] => [...new Set(v)];
   return {
     id,
     title: f.title ?? id,
@@ -73,6 +76,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
     daxModes: list(f.dax),
     pmemBytes: f.pmem,
     scratch: f.scratch,
+    scratchIops: f.scratch_iops,
     repetitions: f.repetitions,
     timeoutS: f.timeout,
     isDefault: f.default,
@@ -80,6 +84,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
     references: f.references,
     requires: f.requires,
     expect: f.expect?.trim() ?? '',
+    verdictRules: f.verdict?.trim() ?? '',
     metrics: f.metrics,
     allowFindings: f.allow_findings,
   };

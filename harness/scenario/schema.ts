@@ -8,7 +8,8 @@ export const DAX_MODES = ['always', 'never', 'inode'] as const;
 export type Filesystem = (typeof FILESYSTEMS)[number];
 export type DaxMode = (typeof DAX_MODES)[number];
 
-const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+/** A scalar or a list in YAML; always a non-empty list after parsing. */
+const oneOrMany = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(t).min(1));
 
 const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = parseSize(v);
@@ -35,10 +36,12 @@ export const scenarioSchema = z
     description: z.string().optional(),
     reproducer: z.string().min(1),
     args: z.array(z.union([z.string(), z.number()]).transform(String)).default([]),
-    filesystem: oneOrMany(z.enum(FILESYSTEMS)).default('ext4'),
-    dax: oneOrMany(z.enum(DAX_MODES)).default('always'),
+    filesystem: oneOrMany(z.enum(FILESYSTEMS)).default(['ext4']),
+    dax: oneOrMany(z.enum(DAX_MODES)).default(['always']),
     pmem: size.default(1024 ** 3),
     scratch: z.boolean().default(false),
+    /** Throttle the scratch disk to this many I/O operations per second (QEMU throttling.iops-total). */
+    scratch_iops: z.number().int().min(1).max(1000000).optional(),
     repetitions: z.number().int().min(1).max(10000).default(1),
     timeout: duration.default(120),
     default: z.boolean().default(false),
@@ -49,6 +52,8 @@ export const scenarioSchema = z
     requires: z.array(z.string()).default([]),
     /** Expected outcome on a correct kernel, in words. */
     expect: z.string().optional(),
+    /** How the reproducer decides pass / fail / skip / error, in words. */
+    verdict: z.string().optional(),
     /** Metrics the reproducer emits (name -> meaning). */
     metrics: z.record(z.string(), z.string()).default({}),
     /** Console finding kinds or titles that do not fail this scenario (e.g. an expected WARN). */
@@ -71,6 +76,8 @@ export interface Scenario {
   daxModes: DaxMode[];
   pmemBytes: number;
   scratch: boolean;
+  /** I/O operations per second for the scratch disk; undefined means unthrottled. */
+  scratchIops: number | undefined;
   repetitions: number;
   timeoutS: number;
   isDefault: boolean;
@@ -78,6 +85,7 @@ export interface Scenario {
   references: string[];
   requires: string[];
   expect: string;
+  verdictRules: string;
   metrics: Record<string, string>;
   allowFindings: string[];
 }

@@ -6,7 +6,10 @@
  *   {"type":"info","msg":M}
  * Exit status: 0 pass, 1 fail, 77 skip (the automake convention), anything else error.
  * Environment set by the guest agent: DAXLAB_DIR (mounted test filesystem), DAXLAB_FS,
- * DAXLAB_DAX (always|never|inode), DAXLAB_DEV (/dev/pmem0), DAXLAB_SCRATCH (non-DAX mount or ""). */
+ * DAXLAB_DAX (always|never|inode), DAXLAB_DEV (/dev/pmem0), DAXLAB_SCRATCH (non-DAX mount or ""),
+ * DAXLAB_REP (repetition number, 1-based).
+ * Helpers below: dl_skip/dl_fail (verdict + exit), dl_statx_dax (is this file really DAX?),
+ * dl_kmsg_* (kernel warnings that appeared while the reproducer ran), dl_stats (summary metrics). */
 #ifndef DAXLAB_H
 #define DAXLAB_H
 #define _GNU_SOURCE
@@ -17,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static inline uint64_t dl_now_ns(void)
 {
@@ -92,6 +98,138 @@ static inline __attribute__((noreturn, format(printf, 1, 2))) void dl_die(const 
 	va_end(ap);
 	dl_verdict("error", "%s: %s", buf, strerror(err));
 	exit(2);
+}
+
+/* Verdict skip (exit 77): a kernel feature the entry needs is absent. */
+static inline __attribute__((noreturn, format(printf, 1, 2))) void dl_skip(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	dl_verdict("skip", "%s", buf);
+	exit(77);
+}
+
+/* Verdict fail (exit 1): the property the entry checks does not hold. */
+static inline __attribute__((noreturn, format(printf, 1, 2))) void dl_fail(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	dl_verdict("fail", "%s", buf);
+	exit(1);
+}
+
+#ifndef STATX_ATTR_DAX
+#define STATX_ATTR_DAX 0x00200000
+#endif
+
+/* Is the open file DAX right now? 1 yes, 0 no, -1 the kernel does not report it (pre-5.8 or
+ * statx failed). Uses the raw statx fields so it works whatever the libc headers say. */
+static inline int dl_statx_dax(int fd)
+{
+	struct statx stx;
+	memset(&stx, 0, sizeof(stx));
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx))
+		return -1;
+	if (!(stx.stx_attributes_mask & STATX_ATTR_DAX))
+		return -1;
+	return (stx.stx_attributes & STATX_ATTR_DAX) ? 1 : 0;
+}
+
+/* Report whether the file is DAX (metric is_dax = 1/0/-1) and check it against DAXLAB_DAX:
+ * dax=always must give DAX, dax=never must not. Returns the dl_statx_dax() value; on a mismatch
+ * the verdict is error (the comparison the entry makes would be meaningless), exit 2. */
+static inline int dl_check_dax_mode(int fd)
+{
+	int d = dl_statx_dax(fd);
+	const char *mode = dl_env("DAXLAB_DAX", "");
+	dl_metric("is_dax", d, "bool");
+	if (d >= 0 && ((!strcmp(mode, "always") && d != 1) || (!strcmp(mode, "never") && d != 0))) {
+		dl_verdict("error", "mounted dax=%s but statx says the file is %sDAX", mode, d ? "" : "not ");
+		exit(2);
+	}
+	return d;
+}
+
+/* Kernel log watch: dl_kmsg_open() before the racy part, dl_kmsg_scan() after. Every kernel
+ * warning-like record that appeared in between is reported as an info line and counted. */
+static inline int dl_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+static inline int dl_kmsg_is_splat(const char *msg)
+{
+	static const char *const pats[] = { "WARNING:", "BUG:", "Oops", "kernel BUG at", "general protection fault",
+		"blocked for more than", "possible circular locking", "possible recursive locking",
+		"inconsistent lock state", "suspicious RCU usage", "soft lockup", "UBSAN:", "KASAN:", "Kernel panic" };
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (strstr(msg, pats[i]))
+			return 1;
+	return 0;
+}
+
+static inline int dl_kmsg_scan(int fd)
+{
+	char rec[8192];
+	int found = 0;
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0) {
+			if (errno == EPIPE) /* overwritten records: keep reading what is left */
+				continue;
+			break;
+		}
+		rec[n] = 0;
+		char *msg = strchr(rec, ';'); /* "prio,seq,ts,flags;message\n" */
+		msg = msg ? msg + 1 : rec;
+		char *nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		if (dl_kmsg_is_splat(msg)) {
+			found++;
+			dl_info("kernel: %s", msg);
+		}
+	}
+	return found;
+}
+
+static int dl_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Metrics NAME_count, NAME_p50, NAME_p99, NAME_max and NAME_mean of v[0..n) (sorted in place). */
+static inline void dl_stats(const char *name, double *v, size_t n, const char *unit)
+{
+	char m[128];
+	double sum = 0;
+	snprintf(m, sizeof(m), "%s_count", name);
+	dl_metric(m, (double)n, "count");
+	if (!n)
+		return;
+	qsort(v, n, sizeof(*v), dl_cmp_double);
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	snprintf(m, sizeof(m), "%s_p50", name);
+	dl_metric(m, v[n / 2], unit);
+	snprintf(m, sizeof(m), "%s_p99", name);
+	dl_metric(m, v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], unit);
+	snprintf(m, sizeof(m), "%s_max", name);
+	dl_metric(m, v[n - 1], unit);
+	snprintf(m, sizeof(m), "%s_mean", name);
+	dl_metric(m, sum / (double)n, unit);
 }
 
 static inline void dl_init(void)

@@ -29,6 +29,8 @@ int main(int argc, char **argv)
 		dl_die("open %s", path);
 	if (ftruncate(fd, FILE_SIZE))
 		dl_die("ftruncate");
+	/* Prove the comparison: metric is_dax, and an error if the mount option did not take. */
+	int is_dax = dl_check_dax_mode(fd);
 	char *p = mmap(NULL, FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		dl_die("mmap");
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
 	munmap(p, FILE_SIZE);
 	close(fd);
 	unlink(path);
-	dl_verdict("pass", "%d truncates in %.3f s", iterations, (double)total / 1e9);
+	dl_verdict("pass", "%d truncates in %.3f s (%s)", iterations, (double)total / 1e9,
+		   is_dax == 1 ? "DAX" : is_dax == 0 ? "not DAX" : "DAX state unknown");
 	return 0;
 }
