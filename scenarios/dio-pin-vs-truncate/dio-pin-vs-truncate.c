@@ -1,0 +1,399 @@
+/* dio-pin-vs-truncate: the DMA-vs-truncate race that dax_layout_busy_page() closes (2018).
+ *
+ * O_DIRECT reads from a file on a non-DAX, asynchronously completing block device (the virtio-blk
+ * scratch disk) land in a buffer that is a MAP_SHARED mapping of a DAX file: the kernel pins the
+ * DAX pages for the duration of the I/O. Meanwhile one thread changes the DAX file's layout
+ * (truncate, punch hole, zero range, collapse range) and another keeps allocating "victim" files
+ * in the same filesystem, filled with 0x5A and fsynced so freed blocks get reused quickly.
+ *
+ * A correct kernel makes each layout change wait until the pinned pages are released. A kernel
+ * that does not frees blocks that are still DMA targets: when such a block is reallocated to a
+ * victim, the DMA payload lands in the victim (corruption), and fs/dax.c warns in
+ * dax_disassociate_entry() (page still referenced at truncate).
+ *
+ * Traps (see domain notes): the source must hold written, fsynced data (an O_DIRECT read of an
+ * unwritten extent issues no I/O), and the source device must not be pmem (synchronous I/O pins
+ * for microseconds only). */
+#include "daxlab.h"
+#include <linux/falloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#define KiB 1024ul
+#define MiB (1024ul * 1024ul)
+#define PAYLOAD 0x444c594150414d44ull /* "DMAPAYLD": every 8-byte word of the DMA source */
+#define VICTIM_BYTE 0x5a
+#define MAX_DIO 20000
+#define MAX_OPS 20000
+
+static size_t file_size = 8 * MiB, chunk = 64 * KiB, victim_size = 64 * KiB;
+static int nvictims = 48;
+static double seconds = 8;
+static int nreaders = 2;
+
+static int sfd, dfd;
+static char *map;
+static char dpath[4200], dir[4096];
+static atomic_int stop;
+static atomic_long unexpected_errors, efaults, dio_done, dio_bytes;
+static char first_error[256];
+static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct dio_rec {
+	uint64_t off, len, start, end;
+};
+struct op_rec {
+	int kind;
+	uint64_t off, len, start, end;
+};
+enum { OP_TRUNCATE, OP_PUNCH, OP_ZERO, OP_COLLAPSE, NOPS };
+static const char *const op_names[NOPS] = { "truncate", "punch_hole", "zero_range", "collapse_range" };
+static int op_supported[NOPS] = { 1, 1, 1, 1 };
+
+struct reader {
+	pthread_t t;
+	int id;
+	uint64_t rng;
+	struct dio_rec *recs;
+	size_t nrecs;
+};
+
+static struct op_rec ops[MAX_OPS];
+static size_t nops;
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void record_error(const char *what, int err)
+{
+	atomic_fetch_add(&unexpected_errors, 1);
+	pthread_mutex_lock(&err_lock);
+	if (!first_error[0])
+		snprintf(first_error, sizeof(first_error), "%s: %s", what, strerror(err));
+	pthread_mutex_unlock(&err_lock);
+}
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	size_t nchunks = file_size / chunk;
+	while (!atomic_load(&stop)) {
+		uint64_t off = (xorshift(&r->rng) % nchunks) * chunk;
+		uint64_t t0 = dl_now_ns();
+		ssize_t n = pread(sfd, map + off, chunk, (off_t)off);
+		uint64_t t1 = dl_now_ns();
+		if (n < 0) {
+			/* The buffer lies beyond the DAX file's EOF right now (truncated): GUP cannot pin it. */
+			if (errno == EFAULT)
+				atomic_fetch_add(&efaults, 1);
+			else
+				record_error("O_DIRECT pread into the DAX mapping", errno);
+			continue;
+		}
+		atomic_fetch_add(&dio_done, 1);
+		atomic_fetch_add(&dio_bytes, n);
+		if (r->nrecs < MAX_DIO)
+			r->recs[r->nrecs++] = (struct dio_rec){ off, chunk, t0, t1 };
+	}
+	return NULL;
+}
+
+static int layout_op(int kind, uint64_t off, uint64_t len)
+{
+	switch (kind) {
+	case OP_TRUNCATE:
+		return ftruncate(dfd, (off_t)off);
+	case OP_PUNCH:
+		return fallocate(dfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	case OP_ZERO:
+		return fallocate(dfd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	default:
+		return fallocate(dfd, FALLOC_FL_COLLAPSE_RANGE, (off_t)off, (off_t)len);
+	}
+}
+
+static void *layout_main(void *arg)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	size_t nchunks = file_size / chunk;
+	(void)arg;
+	for (unsigned i = 0; !atomic_load(&stop); i++) {
+		int kind = (int)(i % NOPS);
+		if (!op_supported[kind])
+			continue;
+		uint64_t off, len;
+		if (kind == OP_TRUNCATE) {
+			off = (xorshift(&rng) % (nchunks / 2) + nchunks / 4) * chunk; /* new size */
+			len = file_size - off;
+		} else {
+			off = (xorshift(&rng) % (nchunks - 2)) * chunk;
+			len = chunk * (1 + xorshift(&rng) % 2);
+		}
+		uint64_t t0 = dl_now_ns();
+		int rc = layout_op(kind, off, len);
+		uint64_t t1 = dl_now_ns();
+		int err = errno;
+		if (rc && (err == EOPNOTSUPP || (kind == OP_COLLAPSE && err == EINVAL))) {
+			dl_info("%s not supported here (%s); dropped from the mix", op_names[kind], strerror(err));
+			op_supported[kind] = 0;
+			continue;
+		}
+		if (rc) {
+			record_error(op_names[kind], err);
+			continue;
+		}
+		/* truncate and collapse shrink the file: grow it back (a hole; DIO faults allocate it) */
+		if ((kind == OP_TRUNCATE || kind == OP_COLLAPSE) && ftruncate(dfd, (off_t)file_size))
+			record_error("ftruncate re-extend", errno);
+		if (nops < MAX_OPS)
+			ops[nops++] = (struct op_rec){ kind, off, kind == OP_COLLAPSE ? file_size - off : len, t0, t1 };
+		dl_sample(op_names[kind], (double)(t1 - t0) / 1e6, "ms");
+	}
+	return NULL;
+}
+
+/* Victims: fresh files full of VICTIM_BYTE, fsynced so the journal commits and freed blocks of
+ * the DAX file become allocatable again. Returns the number of corrupt bytes found. */
+static long corrupt_bytes, payload_words;
+static int corrupt_files;
+
+static void victim_path(char *buf, size_t sz, int i)
+{
+	snprintf(buf, sz, "%s/dio-victim.%d.%d", dir, getpid(), i);
+}
+
+static void verify_victim(int i, char *buf)
+{
+	char p[4200];
+	victim_path(p, sizeof(p), i);
+	int fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return;
+	ssize_t n = pread(fd, buf, victim_size, 0);
+	close(fd);
+	if (n != (ssize_t)victim_size) {
+		record_error("read victim", n < 0 ? errno : EIO);
+		return;
+	}
+	long bad = 0, words = 0;
+	for (size_t j = 0; j < victim_size; j++)
+		bad += (unsigned char)buf[j] != VICTIM_BYTE;
+	for (size_t j = 0; j + 8 <= victim_size; j += 8) {
+		uint64_t w;
+		memcpy(&w, buf + j, 8);
+		words += w == PAYLOAD;
+	}
+	if (bad) {
+		corrupt_files++;
+		corrupt_bytes += bad;
+		payload_words += words;
+		dl_info("victim %s: %ld bytes changed, %ld DMA payload words", p, bad, words);
+	}
+}
+
+static void *victim_main(void *arg)
+{
+	char *buf = malloc(victim_size), *chk = malloc(victim_size), p[4200];
+	(void)arg;
+	if (!buf || !chk)
+		return NULL;
+	memset(buf, VICTIM_BYTE, victim_size);
+	for (int i = 0; !atomic_load(&stop); i = (i + 1) % nvictims) {
+		verify_victim(i, chk); /* the old generation, before its blocks are freed */
+		victim_path(p, sizeof(p), i);
+		unlink(p);
+		int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			record_error("create victim", errno);
+			continue;
+		}
+		if (pwrite(fd, buf, victim_size, 0) != (ssize_t)victim_size)
+			record_error("write victim", errno);
+		if (fsync(fd))
+			record_error("fsync victim", errno);
+		close(fd);
+	}
+	free(buf);
+	free(chk);
+	return NULL;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--seconds S] [--readers N] [--file-mib N] [--chunk-kib N] [--victims N]\n", prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	dl_init();
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (i + 1 >= argc)
+			usage(argv[0]);
+		if (!strcmp(a, "--seconds"))
+			seconds = atof(argv[++i]);
+		else if (!strcmp(a, "--readers"))
+			nreaders = atoi(argv[++i]);
+		else if (!strcmp(a, "--file-mib"))
+			file_size = strtoul(argv[++i], NULL, 0) * MiB;
+		else if (!strcmp(a, "--chunk-kib"))
+			chunk = strtoul(argv[++i], NULL, 0) * KiB;
+		else if (!strcmp(a, "--victims"))
+			nvictims = atoi(argv[++i]);
+		else
+			usage(argv[0]);
+	}
+	if (nreaders < 1 || nreaders > 16 || chunk < 4 * KiB || chunk % (4 * KiB) || file_size < 8 * chunk || nvictims < 1)
+		usage(argv[0]);
+	const char *scratch = dl_env("DAXLAB_SCRATCH", "");
+	if (!*scratch) {
+		dl_verdict("error", "needs the non-DAX scratch disk: set scratch: true in the scenario (DAXLAB_SCRATCH is empty)");
+		return 2;
+	}
+	snprintf(dir, sizeof(dir), "%s", dl_env("DAXLAB_DIR", "/tmp"));
+
+	/* DMA source: written and fsynced, so every O_DIRECT read is a real bio to the device. */
+	char spath[4200];
+	snprintf(spath, sizeof(spath), "%s/dio-src.%d", scratch, getpid());
+	int w = open(spath, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (w < 0)
+		dl_die("create %s", spath);
+	uint64_t *pat = malloc(MiB);
+	if (!pat)
+		dl_die("malloc");
+	for (size_t j = 0; j < MiB / 8; j++)
+		pat[j] = PAYLOAD;
+	for (size_t o = 0; o < file_size; o += MiB)
+		if (pwrite(w, pat, MiB, (off_t)o) != (ssize_t)MiB)
+			dl_die("write %s", spath);
+	if (fsync(w))
+		dl_die("fsync %s", spath);
+	close(w);
+	sfd = open(spath, O_RDONLY | O_DIRECT);
+	if (sfd < 0)
+		dl_die("open O_DIRECT %s", spath);
+
+	/* The DAX file: fully written (allocated), mapped shared. */
+	snprintf(dpath, sizeof(dpath), "%s/dio-dax.%d", dir, getpid());
+	dfd = open(dpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (dfd < 0)
+		dl_die("create %s", dpath);
+	memset(pat, 0x11, MiB);
+	for (size_t o = 0; o < file_size; o += MiB)
+		if (pwrite(dfd, pat, MiB, (off_t)o) != (ssize_t)MiB)
+			dl_die("write %s", dpath);
+	if (fsync(dfd))
+		dl_die("fsync %s", dpath);
+	free(pat);
+	int is_dax = dl_check_dax_mode(dfd);
+	map = mmap(NULL, file_size, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (map == MAP_FAILED)
+		dl_die("mmap %s", dpath);
+
+	int kfd = dl_kmsg_open();
+	struct reader *rd = calloc((size_t)nreaders, sizeof(*rd));
+	if (!rd)
+		dl_die("calloc");
+	pthread_t lt, vt;
+	uint64_t t_start = dl_now_ns();
+	for (int i = 0; i < nreaders; i++) {
+		rd[i].id = i;
+		rd[i].rng = 0x2545f4914f6cdd1dull * (uint64_t)(i + 1) ^ (uint64_t)getpid();
+		rd[i].recs = calloc(MAX_DIO, sizeof(struct dio_rec));
+		if (!rd[i].recs || pthread_create(&rd[i].t, NULL, reader_main, &rd[i]))
+			dl_die("reader thread");
+	}
+	if (pthread_create(&lt, NULL, layout_main, NULL) || pthread_create(&vt, NULL, victim_main, NULL))
+		dl_die("thread");
+	while (dl_now_ns() - t_start < (uint64_t)(seconds * 1e9))
+		usleep(50000);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < nreaders; i++)
+		pthread_join(rd[i].t, NULL);
+	pthread_join(lt, NULL);
+	pthread_join(vt, NULL);
+	/* All DMA is complete now: whatever a victim holds is final. */
+	char *chk = malloc(victim_size);
+	if (!chk)
+		dl_die("malloc");
+	for (int i = 0; i < nvictims; i++)
+		verify_victim(i, chk);
+	free(chk);
+	int splats = dl_kmsg_scan(kfd);
+
+	/* Waits: a layout op "under pin" overlaps the range of a DIO that was in flight at some
+	 * time during the op (pins taken while the op sleeps count too: it waits for them). Such an op should have waited for that DIO to finish; one that
+	 * finished while a DIO that began well before it (>= 20 ms) was still in flight did not. */
+	double *under = calloc(nops + 1, sizeof(double)), *free_ops = calloc(nops + 1, sizeof(double)), *dio_ms = NULL;
+	size_t nunder = 0, nfree = 0, ndio = 0, not_waiting = 0;
+	for (int i = 0; i < nreaders; i++)
+		ndio += rd[i].nrecs;
+	dio_ms = calloc(ndio + 1, sizeof(double));
+	if (!under || !free_ops || !dio_ms)
+		dl_die("calloc");
+	ndio = 0;
+	for (int i = 0; i < nreaders; i++)
+		for (size_t j = 0; j < rd[i].nrecs; j++)
+			dio_ms[ndio++] = (double)(rd[i].recs[j].end - rd[i].recs[j].start) / 1e6;
+	for (size_t k = 0; k < nops; k++) {
+		struct op_rec *o = &ops[k];
+		int pinned = 0, early = 0;
+		for (int i = 0; i < nreaders; i++)
+			for (size_t j = 0; j < rd[i].nrecs; j++) {
+				struct dio_rec *d = &rd[i].recs[j];
+				if (d->start >= o->end || d->end <= o->start)
+					continue; /* not in flight at any time during the op */
+				if (d->off + d->len <= o->off || o->off + o->len <= d->off)
+					continue;
+				pinned = 1;
+				if (d->start < o->start && d->end > o->end && o->start - d->start >= 20000000ull)
+					early = 1;
+			}
+		double ms = (double)(o->end - o->start) / 1e6;
+		if (pinned)
+			under[nunder++] = ms;
+		else
+			free_ops[nfree++] = ms;
+		not_waiting += early;
+	}
+	dl_stats("dio_read", dio_ms, ndio, "ms");
+	dl_stats("layout_wait_pinned", under, nunder, "ms");
+	dl_stats("layout_unpinned", free_ops, nfree, "ms");
+	dl_metric("layout_ops_not_waiting", (double)not_waiting, "count");
+	dl_metric("dio_efault_beyond_eof", (double)atomic_load(&efaults), "count");
+	dl_metric("dio_bytes", (double)atomic_load(&dio_bytes), "bytes");
+	dl_metric("victim_corrupt_bytes", (double)corrupt_bytes, "bytes");
+	dl_metric("victim_payload_words", (double)payload_words, "count");
+	dl_metric("kernel_warnings", splats, "count");
+
+	munmap(map, file_size);
+	close(dfd);
+	close(sfd);
+	unlink(dpath);
+	unlink(spath);
+	for (int i = 0; i < nvictims; i++) {
+		char p[4200];
+		victim_path(p, sizeof(p), i);
+		unlink(p);
+	}
+	long nerr = atomic_load(&unexpected_errors);
+	if (corrupt_files)
+		dl_fail("%d victim files corrupted (%ld bytes, %ld DMA payload words): freed DAX blocks were DMA targets", corrupt_files, corrupt_bytes, payload_words);
+	if (splats)
+		dl_fail("%d kernel warnings while layout changes raced pinned DMA", splats);
+	if (nerr)
+		dl_fail("%ld unexpected syscall errors, first: %s", nerr, first_error);
+	if (atomic_load(&dio_done) == 0)
+		dl_fail("no O_DIRECT read completed: nothing was pinned, the race was not exercised");
+	dl_verdict("pass", "%ld DMA reads into the %s mapping, %zu layout changes (%zu under pin, max wait %.1f ms), no corruption",
+		   atomic_load(&dio_done), is_dax == 1 ? "DAX" : "non-DAX", nops, nunder, nunder ? under[nunder - 1] : 0.0);
+	return 0;
+}
