@@ -32,7 +32,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0]?.line;
-    throw new UserError(`YAML syntax: ${err.message.split('\n')[0]}`, { file: shown, line });
+    throw new UserError(`YAML syntax: ${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`, { file: shown, line });
   }
   if (!isMap(doc.contents)) throw new UserError('a scenario must be a YAML mapping', { file: shown, line: 1 });
   const res = scenarioSchema.safeParse(doc.toJS(), { reportInput: true });
