@@ -15,7 +15,7 @@ test('a real agent log parses into hello, begin/end pairs and reproducer output'
   t.deepEqual(begins, ends);
   t.true(begins.length >= 5);
   t.is(evs.at(-1)?.event, 'bye');
-  const outs = evs.filter((e): e is Extract<AgentEvent, { event: 'out' }> => e.event === 'out' && e.step === 4).map((e) => e.text);
+  const outs = evs.flatMap((e) => (e.event === 'out' && e.step === 4 ? [e.text] : []));
   const parsed = parseReproOutput(outs);
   t.is(parsed.samples['truncate']?.values.length, 100);
   t.is(parsed.samples['truncate']?.unit, 'ns');

@@ -5,7 +5,7 @@ import type { Scenario } from '../harness/scenario/schema.ts';
 const scenario = (over: Partial<Scenario> = {}): Scenario => ({
   id: 'tl', title: 'tl', description: '', file: '/x/scenario.yaml', reproducerSource: '/x/tl.c', args: ['--iterations', '5'],
   filesystems: ['ext4', 'xfs'], daxModes: ['always', 'never'], pmemBytes: 1024 ** 3, scratch: false, repetitions: 2,
-  timeoutS: 30, isDefault: true, checks: '', references: [], requires: [], expect: '', metrics: {}, allowFindings: [], ...over,
+  timeoutS: 30, isDefault: true, checks: '', references: [], requires: [], expect: '', metrics: {}, allowFindings: [], scratchIops: undefined, verdictRules: '', ...over,
 });
 
 test('work items expand filesystem x dax x repetitions with stable keys', (t) => {
@@ -33,6 +33,9 @@ test('scratch disk is planned only when a scenario asks for it', (t) => {
   t.true(plan.scratchBytes > 0);
   t.true(plan.steps.some((s) => s.label === 'mount scratch'));
   t.is(plan.steps.find((s) => s.kind === 'repro')?.env['DAXLAB_SCRATCH'], '/mnt/scratch');
+  t.is(plan.scratchIops, undefined);
+  const throttled = planBoot(workItems([scenario({ scratch: true, scratchIops: 200 }), scenario({ id: 'b', scratch: true, scratchIops: 50 })], new Map()), { pmemBytes: 1024 ** 3 });
+  t.is(throttled.scratchIops, 50, 'the tightest throttle asked for wins');
 });
 
 test('shell quoting survives hostile arguments', (t) => {

@@ -18,6 +18,7 @@ export interface WorkItem {
   args: string[];
   timeoutS: number;
   scratch: boolean;
+  scratchIops?: number | undefined;
 }
 
 export function variantName(v: Variant): string {
@@ -40,6 +41,7 @@ export function workItems(scenarios: Scenario[], binaries: Map<string, string>):
             args: s.args,
             timeoutS: s.timeoutS,
             scratch: s.scratch,
+            scratchIops: s.scratchIops,
           });
         }
       }
@@ -65,6 +67,8 @@ export interface BootStep {
 export interface BootPlan {
   pmemBytes: number;
   scratchBytes: number;
+  /** Throttle of the scratch disk (widens DMA windows); the lowest any item asks for. */
+  scratchIops?: number | undefined;
   steps: BootStep[];
   groups: string[];
 }
@@ -132,7 +136,14 @@ export function planBoot(items: WorkItem[], opts: { pmemBytes: number; scratchBy
     }
     add({ kind: 'cleanup', label: `umount ${v.fs}`, argv: ['umount', DAX_MOUNT], timeoutS: 60, group });
   }
-  return { pmemBytes: opts.pmemBytes, scratchBytes: needScratch ? (opts.scratchBytes ?? 1024 ** 3) : 0, steps, groups };
+  const iops = items.flatMap((i) => (i.scratchIops ? [i.scratchIops] : []));
+  return {
+    pmemBytes: opts.pmemBytes,
+    scratchBytes: needScratch ? (opts.scratchBytes ?? 1024 ** 3) : 0,
+    scratchIops: iops.length ? Math.min(...iops) : undefined,
+    steps,
+    groups,
+  };
 }
 
 /** Quote for the guest's busybox sh. Only the guest shell ever sees this script. */

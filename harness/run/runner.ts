@@ -304,6 +304,7 @@ async function bootOnce(a: BootArgs): Promise<GuestOutcome> {
     memBytes: o.memBytes,
     pmemBytes: plan.pmemBytes,
     scratchBytes: plan.scratchBytes,
+    scratchIops: plan.scratchIops,
     consoleLog: store.path(record.consoleLog),
     agentLog: store.path(record.agentLog),
     consoleCap: o.consoleCap,
