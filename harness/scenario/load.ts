@@ -80,6 +80,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
     repetitions: f.repetitions,
     timeoutS: f.timeout,
     isDefault: f.default,
+    ownBoot: f.own_boot,
     checks: f.checks?.trim() ?? '',
     references: f.references,
     requires: f.requires,
