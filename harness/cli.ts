@@ -1,5 +1,6 @@
 // daxlab command line. Bad input exits 2 with one line; a run whose steps did not all pass exits 1.
 import { Command, CommanderError, Option } from 'commander';
+import { registerKernelCommands } from './kernel/command.ts';
 import { DEFAULT_KERNEL } from './kernel/resolve.ts';
 import { renderTable, tableRows } from './results/table.ts';
 import { run } from './run/runner.ts';
@@ -25,11 +26,12 @@ program
   .option('-k, --kernel <spec>', 'debian:6.12, debian:6.1, or a bzImage path[,modules=DIR]', DEFAULT_KERNEL)
   .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
   .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
+  .addOption(new Option('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)').choices(['qboot', 'seabios']).default('qboot'))
   .option('--cpus <n>', 'guest CPUs', '2')
   .option('--mem <size>', 'guest RAM', '2G')
   .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps')
   .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
-  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; cpus: string; mem: string; resume?: string; bootTimeout?: string }) => {
+  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; firmware: 'qboot' | 'seabios'; cpus: string; mem: string; resume?: string; bootTimeout?: string }) => {
     const cpus = Number(opts.cpus);
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new UserError(`--cpus must be 1..64, got '${opts.cpus}'`);
     const mem = parseSize(opts.mem);
@@ -42,6 +44,7 @@ program
       kernel: opts.kernel,
       outDir: opts.out,
       accel: opts.accel,
+      firmware: opts.firmware,
       cpus,
       memBytes: mem,
       resume: opts.resume,
@@ -57,6 +60,8 @@ program
     const bad = r.summary.steps.some((s) => s.status !== 'pass' && s.status !== 'skip');
     process.exitCode = r.summary.status === 'completed' && !bad ? 0 : 1;
   });
+
+registerKernelCommands(program);
 
 try {
   await program.parseAsync(process.argv);

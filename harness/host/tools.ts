@@ -18,12 +18,32 @@ export const TOOL_PACKAGES: Record<string, string> = {
   xz: 'xz-utils',
   zstd: 'zstd',
   ldd: 'libc-bin',
+  // Kernel builds from source (harness/kernel/build.ts).
+  make: 'make',
+  ld: 'binutils',
+  ccache: 'ccache',
+  flex: 'flex',
+  bison: 'bison',
+  bc: 'bc',
+  perl: 'perl',
+  rsync: 'rsync',
+  patch: 'patch',
+  git: 'git',
+  tar: 'tar',
+  openssl: 'openssl',
+  cpio: 'cpio',
 };
 
 /** The static C library is a package without a binary; gcc -static needs it. */
 export const FILE_PACKAGES: Record<string, string> = {
   '/usr/lib/x86_64-linux-gnu/libc.a': 'libc6-dev',
   '/usr/share/qemu/qboot.rom': 'qemu-system-data',
+  // Headers kbuild's host tools (objtool, sign-file) compile against.
+  '/usr/include/libelf.h': 'libelf-dev',
+  '/usr/include/openssl/ssl.h': 'libssl-dev',
+  // Kernel source tarballs for debian-src:SERIES specs.
+  '/usr/src/linux-source-6.12.tar.xz': 'linux-source-6.12',
+  '/usr/src/linux-source-6.1.tar.xz': 'linux-source-6.1',
 };
 
 const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];

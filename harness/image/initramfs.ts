@@ -13,7 +13,7 @@ import { ensureHostTools, which } from '../host/tools.ts';
 import type { Kernel } from '../kernel/types.ts';
 import { writeCpio, type CpioEntry } from './cpio.ts';
 import { sharedLibraries } from './ldd.ts';
-import { GUEST_MODULES, moduleLoadOrder, parseModulesDep } from './modules.ts';
+import { GUEST_MODULES, moduleLoadOrder, moduleName, parseModulesDep } from './modules.ts';
 
 /** Host tools the guest agent calls; copied with their shared libraries. */
 export const GUEST_TOOLS = ['ndctl', 'daxctl', 'mkfs.ext4', 'mkfs.xfs', 'xfs_io'];
@@ -22,7 +22,11 @@ export interface GuestImage {
   path: string;
   key: string;
   hit: boolean;
+  /** Module names in load order, and each module's dependencies (by name). */
   modules: string[];
+  moduleDeps: Record<string, string[]>;
+  /** File name in the guest's /lib/modules for each module name. */
+  moduleFiles: Record<string, string>;
   builtinOrMissing: string[];
   bytes: number;
 }
@@ -76,12 +80,17 @@ export async function buildGuestImage(kernel: Kernel, log: (s: string) => void):
   const busybox = await realpath((await which('busybox')) as string);
   const agentPath = join(imagesDir, 'guest', 'agent.sh');
   const tools = await toolFiles();
-  let modules: { name: string; host: string }[] = [];
+  let modules: { name: string; file: string; host: string; deps: string[] }[] = [];
   let builtinOrMissing: string[] = [];
   if (kernel.modulesDir) {
     const dep = parseModulesDep(await readFile(join(kernel.modulesDir, 'modules.dep'), 'utf8'));
     const r = moduleLoadOrder(dep, GUEST_MODULES);
-    modules = r.order.map((m) => ({ name: basename(m.path).replace(/\.(xz|gz|zst)$/, ''), host: join(kernel.modulesDir as string, m.path) }));
+    modules = r.order.map((m) => ({
+      name: moduleName(m.path),
+      file: basename(m.path).replace(/\.(xz|gz|zst)$/, ''),
+      host: join(kernel.modulesDir as string, m.path),
+      deps: m.deps.map(moduleName),
+    }));
     builtinOrMissing = r.builtinOrMissing;
   }
   const fingerprint = async (p: string): Promise<string> => {
@@ -90,7 +99,7 @@ export async function buildGuestImage(kernel: Kernel, log: (s: string) => void):
   };
   const key = shortHash(
     hashValue({
-      format: 2,
+      format: 3,
       kernel: kernel.key,
       agent: await readFile(agentPath),
       busybox: await fingerprint(busybox),
@@ -113,26 +122,32 @@ export async function buildGuestImage(kernel: Kernel, log: (s: string) => void):
       if (!tools.some((t) => t.guest === '/lib64/ld-linux-x86-64.so.2')) {
         throw new UserError('host ld-linux-x86-64.so.2 not found among tool libraries');
       }
-      for (const m of modules) files.push({ type: 'file', path: `/lib/modules/${m.name}`, data: await decompressModule(m.host), mode: 0o644 });
-      if (modules.length) files.push({ type: 'file', path: '/daxlab/modules.list', data: Buffer.from(modules.map((m) => m.name).join('\n') + '\n') });
+      for (const m of modules) files.push({ type: 'file', path: `/lib/modules/${m.file}`, data: await decompressModule(m.host), mode: 0o644 });
       files.push({ type: 'chardev', path: '/dev/console', major: 5, minor: 1 });
       const dirs = parentDirs(files.map((f) => f.path).concat(['/proc/x', '/sys/x', '/tmp/x', '/daxlab/bin/x', '/mnt/dax/x']));
       const archive = writeCpio([...dirs.map((d): CpioEntry => ({ type: 'dir', path: d })), ...files]);
       await writeFile(join(tmp, 'initramfs.cpio'), archive);
-      return { kernel: kernel.key, modules: modules.map((m) => m.name), builtinOrMissing };
+      return {
+        kernel: kernel.key,
+        modules: modules.map((m) => m.name),
+        moduleDeps: Object.fromEntries(modules.map((m) => [m.name, m.deps])),
+        moduleFiles: Object.fromEntries(modules.map((m) => [m.name, m.file])),
+        builtinOrMissing,
+      };
     },
   });
-  const meta = entry.manifest.meta as { modules: string[]; builtinOrMissing: string[] };
+  const meta = entry.manifest.meta as Pick<GuestImage, 'modules' | 'moduleDeps' | 'moduleFiles' | 'builtinOrMissing'>;
   const path = join(entry.dir, 'initramfs.cpio');
-  return { path, key, hit: entry.hit, modules: meta.modules, builtinOrMissing: meta.builtinOrMissing, bytes: (await stat(path)).size };
+  return { path, key, hit: entry.hit, ...meta, bytes: (await stat(path)).size };
 }
 
-/** Per-boot archive: the plan and the compiled reproducers. */
-export function overlayArchive(planScript: string, binaries: { name: string; data: Buffer }[]): Buffer {
+/** Per-boot archive: the plan, the modules to load (files in /lib/modules), and the reproducers. */
+export function overlayArchive(planScript: string, binaries: { name: string; data: Buffer }[], moduleFiles: string[] = []): Buffer {
   const entries: CpioEntry[] = [
     { type: 'dir', path: '/daxlab' },
     { type: 'dir', path: '/daxlab/bin' },
     { type: 'file', path: '/daxlab/plan.sh', data: Buffer.from(planScript), mode: 0o644 },
+    { type: 'file', path: '/daxlab/modules.list', data: Buffer.from(moduleFiles.map((f) => f + '\n').join('')), mode: 0o644 },
     ...binaries.map((b): CpioEntry => ({ type: 'file', path: `/daxlab/bin/${b.name}`, data: b.data, mode: 0o755 })),
   ];
   return writeCpio(entries);

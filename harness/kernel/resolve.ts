@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { UserError, type SourceLocation } from '../util/errors.ts';
 import { hashFile, hashValue, shortHash } from '../util/hash.ts';
 import { readBzImageInfo } from './bzimage.ts';
+import { buildKernel, loadBuildSpecFile } from './build.ts';
 import { fetchDebianKernel } from './debian.ts';
 import { parseKernelSpec, type KernelSpec } from './spec.ts';
 import type { Kernel } from './types.ts';
@@ -56,5 +57,9 @@ export async function resolveKernel(raw: string, log: (s: string) => void, where
       return fetchDebianKernel(spec.raw, spec.series, log);
     case 'bzimage':
       return localKernel(spec, where);
+    case 'build-file':
+      return (await buildKernel(await loadBuildSpecFile(spec.path, where), spec.raw, log)).kernel;
+    case 'build':
+      return (await buildKernel(spec.build, spec.raw, log)).kernel;
   }
 }

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import type { AgentEvent } from '../agent/protocol.ts';
-import { buildGuestImage, overlayArchive } from '../image/initramfs.ts';
+import { buildGuestImage, overlayArchive, type GuestImage } from '../image/initramfs.ts';
+import { modulesForGroups, type ModuleGroup } from '../image/modules.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
 import { agentScript, planBoot, workItems, type BootPlan, type WorkItem } from '../plan/plan.ts';
 import { chooseAccel } from '../qemu/accel.ts';
@@ -30,6 +31,8 @@ export interface RunOptions {
   kernel: string;
   outDir?: string | undefined;
   accel: Accel | 'auto';
+  /** qboot skips most of SeaBIOS's work (~3 s a boot under TCG); seabios is QEMU's default. */
+  firmware?: 'qboot' | 'seabios' | undefined;
   cpus: number;
   memBytes: number;
   resume?: string | undefined;
@@ -46,6 +49,7 @@ export interface RunResult {
 }
 
 const MAX_LINES_PER_STEP = 20000;
+const QBOOT = '/usr/share/qemu/qboot.rom';
 
 async function qemuVersion(): Promise<string> {
   const r = await execa('qemu-system-x86_64', ['--version'], { reject: false });
@@ -79,7 +83,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
   }
-  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], [], o.log));
+  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], o.firmware === 'seabios' ? [] : [QBOOT], o.log));
   const kernel = await timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
   o.log(`kernel ${kernel.release} (${kernel.spec})`);
   const image = await timed(phases, 'imageMs', () => buildGuestImage(kernel, o.log));
@@ -144,6 +148,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   const byKey = new Map(items.map((i) => [i.key, i]));
   const scenarioById = new Map(scenarios.map((s) => [s.id, s]));
   const total = items.length;
+  let noProgressBoots = 0;
   try {
     while (summary.pending.length > 0) {
       const pending = summary.pending.map((k) => byKey.get(k)).filter((i): i is WorkItem => i !== undefined);
@@ -152,16 +157,25 @@ export async function run(o: RunOptions): Promise<RunResult> {
       const plan = planBoot(pending, { pmemBytes });
       current = `boot ${bootIndex}`;
       const before = summary.steps.length;
-      const outcome = await bootOnce({ o, store, plan, bootIndex, kernelBzImage: kernel.bzImage, baseImage: image.path, accel: accel.accel, binaries, total, setCurrent: (c) => (current = c) });
+      const outcome = await bootOnce({ o, store, plan, bootIndex, kernelBzImage: kernel.bzImage, image, accel: accel.accel, binaries, total, setCurrent: (c) => (current = c) });
       const progressed = summary.steps.length > before;
-      if (!progressed || outcome.end === 'boot-timeout' || outcome.end === 'spawn-failed') {
-        // Nothing ran: retrying the same boot would fail the same way.
-        const why = bootFailureReason(outcome);
-        for (const it of pending) if (summary.pending.includes(it.key)) store.addStep(errorStep(it, bootIndex, why));
-        summary.status = 'failed';
-        summary.statusReason = why;
-        break;
+      if (progressed) {
+        noProgressBoots = 0;
+        continue;
       }
+      // Nothing ran. A guest that died in setup may be a one-off (TCG has been seen to oops in
+      // text patching under load), so try once more; a boot that never came up would fail again.
+      noProgressBoots++;
+      const why = bootFailureReason(outcome.outcome, outcome.panic);
+      const retryable = outcome.outcome.end === 'exit-without-bye' || outcome.outcome.end === 'watchdog';
+      if (retryable && noProgressBoots < 2) {
+        o.log(`boot ${bootIndex}: ${why}; retrying once in a fresh boot`);
+        continue;
+      }
+      for (const it of pending) if (summary.pending.includes(it.key)) store.addStep(errorStep(it, bootIndex, why));
+      summary.status = 'failed';
+      summary.statusReason = why;
+      break;
     }
     if (summary.status === 'running') summary.status = 'completed';
   } finally {
@@ -174,7 +188,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   return { dir: store.dir, summary };
 }
 
-function bootFailureReason(out: GuestOutcome): string {
+function bootFailureReason(out: GuestOutcome, panic: string | undefined): string {
   const err = out.qemuStderr.split('\n').find((l) => l.trim());
   switch (out.end) {
     case 'boot-timeout':
@@ -182,7 +196,7 @@ function bootFailureReason(out: GuestOutcome): string {
     case 'spawn-failed':
       return `QEMU failed to start: ${err ?? `exit ${out.qemuExitCode}`}`;
     default:
-      return `guest stopped before running any step (${out.end}${err ? `: ${err}` : ''})`;
+      return `guest stopped before running any step (${out.end}${panic ? `: kernel panic: ${panic}` : err ? `: ${err}` : ''})`;
   }
 }
 
@@ -200,20 +214,23 @@ interface BootArgs {
   plan: BootPlan;
   bootIndex: number;
   kernelBzImage: string;
-  baseImage: string;
+  image: GuestImage;
   accel: Accel;
   binaries: Map<string, { name: string; data: Buffer }>;
   total: number;
   setCurrent: (c: string) => void;
 }
 
-async function bootOnce(a: BootArgs): Promise<GuestOutcome> {
+async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; panic: string | undefined }> {
   const { o, store, plan, bootIndex } = a;
   const summary = store.summary;
   const stepByN = new Map(plan.steps.map((s) => [s.n, s]));
   const lines = new Map<number, { out: string[]; err: string[]; beganMs: number }>();
   const neededBins = new Set(plan.steps.flatMap((s) => (s.item ? [s.item.scenario] : [])));
-  const overlay = overlayArchive(agentScript(plan), [...a.binaries].filter(([id]) => neededBins.has(id)).map(([, b]) => b));
+  const groups: ModuleGroup[] = ['pmem', ...new Set(plan.steps.flatMap((s) => (s.item ? [s.item.variant.fs] : [])))];
+  if (plan.scratchBytes > 0) groups.push('scratch');
+  const modules = modulesForGroups(a.image.modules, a.image.moduleDeps, groups).map((m) => a.image.moduleFiles[m] ?? m);
+  const overlay = overlayArchive(agentScript(plan), [...a.binaries].filter(([id]) => neededBins.has(id)).map(([, b]) => b), modules);
   const record: BootRecord = {
     index: bootIndex,
     argv: [],
@@ -297,7 +314,7 @@ async function bootOnce(a: BootArgs): Promise<GuestOutcome> {
 
   const outcome = await runGuest({
     bzImage: a.kernelBzImage,
-    baseImage: a.baseImage,
+    baseImage: a.image.path,
     overlay,
     accel: a.accel,
     cpus: o.cpus,
@@ -308,6 +325,7 @@ async function bootOnce(a: BootArgs): Promise<GuestOutcome> {
     consoleLog: store.path(record.consoleLog),
     agentLog: store.path(record.agentLog),
     consoleCap: o.consoleCap,
+    bios: o.firmware === 'seabios' ? undefined : QBOOT,
     bootTimeoutS: o.bootTimeoutS ?? (tcg ? 300 : 60),
     graceS: o.graceS ?? (tcg ? 60 : 20),
     onEvent,
@@ -337,5 +355,5 @@ async function bootOnce(a: BootArgs): Promise<GuestOutcome> {
   store.flush();
   const t = outcome.timings;
   o.log(`boot ${bootIndex}: ${outcome.end} after ${(t.exitMs / 1000).toFixed(1)}s (agent up ${t.helloMs !== undefined ? (t.helloMs / 1000).toFixed(1) + 's' : 'never'}, first step ${t.firstStepMs !== undefined ? (t.firstStepMs / 1000).toFixed(1) + 's' : '-'})`);
-  return outcome;
+  return { outcome, panic: console.lastPanic };
 }

@@ -77,7 +77,7 @@ group() { GROUP_OK=1; emit "0 group $1"; }
 read up _ < /proc/uptime
 emit "0 hello $(uname -r) $(nproc) $up"
 kmsg "agent up"
-if [ -f /daxlab/modules.list ]; then
+if [ -s /daxlab/modules.list ]; then
   while read m; do insmod /lib/modules/$m 2>/tmp/insmod.err || emit "0 warn insmod $m: $(head -c 200 /tmp/insmod.err)"; done < /daxlab/modules.list
 fi
 emit "0 ready"

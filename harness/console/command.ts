@@ -1,0 +1,87 @@
+// `daxlab findings`: parse saved console logs (a results directory's console-<boot>.log files, or
+// any one log) and list the kernel reports in them, deduplicated by title.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../util/errors.ts';
+import { dedupFindings, type FindingGroup } from './dedup.ts';
+import { parseConsoleText, type Finding } from './parser.ts';
+
+/** A finding with the log it came from: boot index for results directories. */
+export interface LocatedFinding extends Finding {
+  file: string;
+  boot?: number;
+}
+
+// Logs are capped by the capture (64 MiB); refuse anything far larger rather than read it whole.
+const MAX_LOG_BYTES = 256 * 1024 * 1024;
+
+async function readLog(path: string): Promise<string> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile()) throw new UserError(`not a file: ${path}`);
+  if (st.size > MAX_LOG_BYTES) throw new UserError(`${path} is ${st.size} bytes; console logs over ${MAX_LOG_BYTES} bytes are not parsed`);
+  // latin1: every byte maps to one character, so broken UTF-8 from the guest cannot throw.
+  return readFile(path, 'latin1');
+}
+
+export async function findingsInFile(path: string, boot?: number): Promise<LocatedFinding[]> {
+  const text = await readLog(path);
+  return parseConsoleText(text).map((f) => (boot === undefined ? { ...f, file: path } : { ...f, file: path, boot }));
+}
+
+export async function findingsInResults(dir: string): Promise<LocatedFinding[]> {
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new UserError(`not a results directory: ${dir}`);
+  const logs = (await readdir(dir))
+    .map((n) => ({ n, m: /^console-(\d+)\.log$/.exec(n) }))
+    .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
+    .sort((a, b) => Number(a.m[1]) - Number(b.m[1]));
+  if (!logs.length) throw new UserError(`no console-<boot>.log files in ${dir}`);
+  const out: LocatedFinding[] = [];
+  for (const l of logs) out.push(...(await findingsInFile(join(dir, l.n), Number(l.m[1]))));
+  return out;
+}
+
+function where(fs: LocatedFinding[]): string {
+  const parts = fs.map((f) => `${f.boot !== undefined ? `boot ${f.boot} ` : ''}${f.step !== undefined ? `step ${f.step}` : 'outside steps'} (line ${f.line}${f.corrupted ? ', corrupted' : ''})`);
+  const shown = [...new Set(parts)].slice(0, 4);
+  return shown.join(', ') + (parts.length > shown.length ? `, +${parts.length - shown.length}` : '');
+}
+
+export function renderFindings(findings: LocatedFinding[]): string {
+  if (!findings.length) return 'no findings\n';
+  const groups = dedupFindings(findings);
+  const lines = [`${findings.length} finding${findings.length === 1 ? '' : 's'}, ${groups.length} distinct`];
+  for (const g of groups) {
+    const members = findings.filter((f) => f.title === g.title);
+    lines.push(`${String(g.count).padStart(4)}x  ${g.title}  [${g.kind}]`);
+    lines.push(`       ${where(members)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export interface FindingsJson {
+  sources: string[];
+  groups: (Omit<FindingGroup, 'first'> & { first: LocatedFinding })[];
+  findings: LocatedFinding[];
+}
+
+export function findingsJson(sources: string[], findings: LocatedFinding[]): FindingsJson {
+  const groups = dedupFindings(findings).map((g) => ({ ...g, first: g.first as LocatedFinding }));
+  return { sources, groups, findings };
+}
+
+export function registerFindingsCommand(program: Command): void {
+  program
+    .command('findings')
+    .description('list kernel reports (lockdep, WARN, BUG, oops, hung task, ...) in console logs, deduplicated by title')
+    .argument('[results-dir]', 'results directory (results/<run-id>) with console-<boot>.log files')
+    .option('--console <file>', 'parse one saved console log instead')
+    .option('--json', 'machine-readable output: groups and every finding with its full text')
+    .action(async (dir: string | undefined, opts: { console?: string; json?: boolean }) => {
+      if (!dir === !opts.console) throw new UserError('give a results directory or --console FILE (one of them)');
+      const findings = opts.console ? await findingsInFile(opts.console) : await findingsInResults(dir as string);
+      const sources = opts.console ? [opts.console] : [...new Set(findings.map((f) => basename(f.file)))];
+      process.stdout.write(opts.json ? JSON.stringify(findingsJson(sources, findings), null, 2) + '\n' : renderFindings(findings));
+    });
+}

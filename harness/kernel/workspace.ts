@@ -1,0 +1,149 @@
+// The persistent build workspace of one (source, config request): a copy of the source tree
+// (src/) and an out-of-tree object directory (obj/), kept between builds so a patched build
+// reuses every object the patch did not touch. make decides what to rebuild by mtime, so the
+// one rule here is: a file whose content changes gets a fresh mtime, a file whose content
+// does not change keeps its old one.
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { cacheRoot } from '../util/paths.ts';
+import type { Overlay } from './patches.ts';
+
+export interface Workspace {
+  root: string;
+  src: string;
+  obj: string;
+}
+
+interface State {
+  /** Paths that differ (or may differ) from the pristine tree: the previous overlay. */
+  overlay: string[];
+}
+
+export function workspaceRoot(): string {
+  return join(cacheRoot(), 'kernel-work');
+}
+
+export function workspaceFor(key: string): Workspace {
+  const root = join(workspaceRoot(), key);
+  return { root, src: join(root, 'src'), obj: join(root, 'obj') };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One build per workspace at a time, across processes; a dead owner's lock is taken over. */
+export async function withWorkspaceLock<T>(ws: Workspace, log: (s: string) => void, fn: () => Promise<T>): Promise<T> {
+  await mkdir(ws.root, { recursive: true });
+  const lock = join(ws.root, 'lock');
+  let told = false;
+  for (;;) {
+    try {
+      const fh = await open(lock, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      if (owner && !pidAlive(owner)) await rm(lock, { force: true });
+      else {
+        if (!told) log(`waiting for another build in ${ws.root} (pid ${owner})`);
+        told = true;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+async function readState(ws: Workspace): Promise<State> {
+  try {
+    return JSON.parse(await readFile(join(ws.root, 'state.json'), 'utf8')) as State;
+  } catch {
+    return { overlay: [] };
+  }
+}
+
+async function writeState(ws: Workspace, s: State): Promise<void> {
+  const p = join(ws.root, 'state.json');
+  await writeFile(p + '.tmp', JSON.stringify(s));
+  await rename(p + '.tmp', p);
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function readOrNull(p: string): Promise<Buffer | null> {
+  try {
+    return await readFile(p);
+  } catch {
+    return null;
+  }
+}
+
+/** Write via rename: a fresh inode and mtime, and never a half-written source file. */
+async function replaceFile(p: string, data: Buffer): Promise<void> {
+  await mkdir(dirname(p), { recursive: true });
+  await writeFile(p + '.daxlab-tmp', data);
+  await rename(p + '.daxlab-tmp', p);
+}
+
+/**
+ * Make ws.src equal to `pristine` plus `overlay`. rsync copies only what changed in the pristine
+ * tree (mtimes preserved, so unchanged files stay "old" for make); paths of the previous and the
+ * new overlay are left to this function, which rewrites a file only when its content differs.
+ */
+export async function syncSource(ws: Workspace, pristine: string, overlay: Overlay, log: (s: string) => void): Promise<{ changed: string[] }> {
+  const prev = await readState(ws);
+  const paths = [...new Set([...prev.overlay, ...overlay.keys()])].sort();
+  // Record the union before touching anything: after a crash the next sync still knows which
+  // paths may hold patched content.
+  await writeState(ws, { overlay: paths });
+  if (!(await stat(ws.src).catch(() => undefined))) {
+    // First use: hard links cost no space or copy time. Safe because nothing writes into src in
+    // place: O= builds leave srctree alone, rsync and replaceFile() write new inodes via rename.
+    await mkdir(ws.root, { recursive: true });
+    const cp = await execa('cp', ['-al', pristine, ws.src + '.tmp'], { reject: false });
+    if (cp.exitCode === 0) await rename(ws.src + '.tmp', ws.src);
+    else await rm(ws.src + '.tmp', { recursive: true, force: true }); // other filesystem: rsync copies
+  }
+  await mkdir(ws.src, { recursive: true });
+  const excludes = join(ws.root, 'rsync-excludes');
+  await writeFile(excludes, paths.map((p) => `/${p}`).join('\n') + '\n');
+  const t0 = Date.now();
+  await execa('rsync', ['-a', '--delete', '--exclude=/.git', `--exclude-from=${excludes}`, `${pristine}/`, `${ws.src}/`]);
+  const ms = Date.now() - t0;
+  if (ms > 5000) log(`synced source tree into ${ws.src} (${Math.round(ms / 1000)} s)`);
+  const changed: string[] = [];
+  for (const p of paths) {
+    const want = overlay.has(p) ? (overlay.get(p) ?? null) : await readOrNull(join(pristine, p));
+    const dst = join(ws.src, p);
+    const have = await readOrNull(dst);
+    if (want === null) {
+      if (have !== null) {
+        await unlink(dst);
+        changed.push(p);
+      }
+    } else if (have === null || sha(have) !== sha(want)) {
+      await replaceFile(dst, want);
+      changed.push(p);
+    }
+  }
+  await writeState(ws, { overlay: [...overlay.keys()].sort() });
+  return { changed };
+}
+
+export async function workspaceExists(ws: Workspace): Promise<boolean> {
+  return (await stat(join(ws.obj, 'vmlinux')).catch(() => undefined))?.isFile() ?? false;
+}
