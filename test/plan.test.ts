@@ -1,5 +1,5 @@
 import test from 'ava';
-import { agentScript, planBoot, shQuote, workItems } from '../harness/plan/plan.ts';
+import { agentScript, nextBootBatch, planBoot, shQuote, workItems } from '../harness/plan/plan.ts';
 import type { Scenario } from '../harness/scenario/schema.ts';
 
 const scenario = (over: Partial<Scenario> = {}): Scenario => ({
@@ -44,4 +44,13 @@ test('shell quoting survives hostile arguments', (t) => {
   t.is(shQuote('$(reboot)'), `'$(reboot)'`);
   const script = agentScript(planBoot(workItems([scenario({ args: ['a b', '`x`'], filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 }));
   t.regex(script, /run_step 4 repro 30 env .* \/daxlab\/bin\/tl 'a b' '`x`'/);
+});
+
+test('destructive scenarios run alone, after every shared item', (t) => {
+  const items = workItems([scenario({ id: 'teardown', ownBoot: true, repetitions: 1, daxModes: ['always'] }), scenario({ repetitions: 1, filesystems: ['ext4'], daxModes: ['always'] })], new Map());
+  const first = nextBootBatch(items);
+  t.deepEqual(first.map((i) => i.scenario), ['tl']);
+  const rest = items.filter((i) => !first.includes(i));
+  t.deepEqual(nextBootBatch(rest).map((i) => i.key), ['teardown:ext4:always:r1']);
+  t.is(nextBootBatch(rest.slice(1)).length, 1);
 });

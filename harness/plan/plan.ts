@@ -19,6 +19,8 @@ export interface WorkItem {
   timeoutS: number;
   scratch: boolean;
   scratchIops?: number | undefined;
+  /** Destructive (e.g. tears down the namespace): runs alone in a boot after the others. */
+  ownBoot: boolean;
 }
 
 export function variantName(v: Variant): string {
@@ -42,12 +44,20 @@ export function workItems(scenarios: Scenario[], binaries: Map<string, string>):
             timeoutS: s.timeoutS,
             scratch: s.scratch,
             scratchIops: s.scratchIops,
+            ownBoot: s.ownBoot ?? false,
           });
         }
       }
     }
   }
   return items;
+}
+
+/** The items of the next boot: every shared item, else one destructive item on its own. */
+export function nextBootBatch(pending: WorkItem[]): WorkItem[] {
+  const shared = pending.filter((i) => !i.ownBoot);
+  if (shared.length) return shared;
+  return pending.slice(0, 1);
 }
 
 export type StepKind = 'setup' | 'repro' | 'cleanup';

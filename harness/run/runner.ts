@@ -9,7 +9,7 @@ import type { AgentEvent } from '../agent/protocol.ts';
 import { buildGuestImage, overlayArchive, type GuestImage } from '../image/initramfs.ts';
 import { modulesForGroups, type ModuleGroup } from '../image/modules.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
-import { agentScript, planBoot, workItems, type BootPlan, type WorkItem } from '../plan/plan.ts';
+import { agentScript, nextBootBatch, planBoot, workItems, type BootPlan, type WorkItem } from '../plan/plan.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { Accel } from '../qemu/args.ts';
 import { runGuest, type GuestOutcome } from '../qemu/guest.ts';
@@ -151,7 +151,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   let noProgressBoots = 0;
   try {
     while (summary.pending.length > 0) {
-      const pending = summary.pending.map((k) => byKey.get(k)).filter((i): i is WorkItem => i !== undefined);
+      const pending = nextBootBatch(summary.pending.map((k) => byKey.get(k)).filter((i): i is WorkItem => i !== undefined));
       const bootIndex = summary.boots.length + 1;
       const pmemBytes = Math.max(...pending.map((i) => scenarioById.get(i.scenario)?.pmemBytes ?? 1024 ** 3));
       const plan = planBoot(pending, { pmemBytes });
