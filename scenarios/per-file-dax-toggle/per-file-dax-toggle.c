@@ -238,6 +238,13 @@ int main(int argc, char **argv)
 	struct worker *ws = calloc((size_t)nworkers, sizeof(*ws));
 	if (!ws)
 		dl_die("calloc");
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		dl_die("open");
+	for (int i = 0; i < nworkers; i++) /* what the file holds now is each worker's baseline */
+		if (pread(fd, ws[i].last, REGION, (off_t)i * REGION) != REGION)
+			dl_die("pread baseline");
+	close(fd);
 	for (int i = 0; i < nworkers; i++) {
 		ws[i].id = i;
 		if (pthread_create(&ws[i].t, NULL, worker_main, &ws[i]))
