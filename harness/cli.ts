@@ -53,6 +53,14 @@ program
       log,
     });
     process.stdout.write('\n' + renderTable(tableRows(r.summary.steps)) + '\n\n');
+    if (r.summary.findings.length) {
+      process.stdout.write('console findings:\n');
+      for (const f of r.summary.findings) {
+        const where = f.where.slice(0, 3).join(', ') + (f.where.length > 3 ? ` (+${f.where.length - 3})` : '');
+        process.stdout.write(`  ${f.title.replace(/[\x00-\x1f\x7f]/g, '?')}  [${f.kind}] x${f.count} in ${where}\n`);
+      }
+      process.stdout.write('\n');
+    }
     const boots = r.summary.boots.map((b) => `boot ${b.index}: ${b.end}, agent up ${b.timings.helloMs !== undefined ? (b.timings.helloMs / 1000).toFixed(1) : '-'}s, first step ${b.timings.firstStepMs !== undefined ? (b.timings.firstStepMs / 1000).toFixed(1) : '-'}s, total ${(b.timings.exitMs / 1000).toFixed(1)}s`);
     process.stdout.write(`kernel ${r.summary.kernel.release} · accel ${r.summary.accel.accel} · ${boots.join(' · ')}\n`);
     process.stdout.write(`status: ${r.summary.status}${r.summary.statusReason ? ` (${r.summary.statusReason})` : ''}\n`);

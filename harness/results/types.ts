@@ -21,9 +21,33 @@ export interface StepResult {
   infos: string[];
   output: string[];
   stderr: string[];
-  /** Console findings attributed to this step (filled by the console parser). */
-  findings: { kind: string; title: string }[];
+  /** Console findings attributed to this step (titles are stable across runs; text is in summary.findings). */
+  findings: StepFinding[];
   finishedAt: string;
+}
+
+export interface StepFinding {
+  kind: string;
+  title: string;
+  corrupted: boolean;
+  /** Line in the boot's console log where the report starts. */
+  line: number;
+  allowed: boolean;
+}
+
+/** One distinct bug of the run (by title), with where it showed up and its first full report. */
+export interface RunFinding {
+  title: string;
+  kind: string;
+  count: number;
+  /** Work item keys, or `boot N: <setup step>` for reports outside reproducer steps. */
+  where: string[];
+  boot: number;
+  consoleLog: string;
+  line: number;
+  corrupted: boolean;
+  text: string;
+  frames: { fn: string; offset?: string | undefined; file?: string | undefined; line?: number | undefined }[];
 }
 
 export interface SetupResult {
@@ -72,6 +96,8 @@ export interface RunSummary {
   phases: Record<string, number>;
   boots: BootRecord[];
   steps: StepResult[];
+  /** Console findings of the whole run, deduplicated by title. */
+  findings: RunFinding[];
   /** Work items not run yet (an interrupted run resumes from these). */
   pending: string[];
 }

@@ -18,6 +18,7 @@ import { parseReproOutput } from '../results/output.ts';
 import { defaultResultsRoot, findRunDir, newRunId, ResultsStore } from '../results/store.ts';
 import { SUMMARY_SCHEMA, type BootRecord, type RunSummary, type StepResult } from '../results/types.ts';
 import { stepVerdict } from '../results/verdict.ts';
+import { mergeRunFindings, withFindingVerdict } from '../results/findings.ts';
 import { loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { setInterruptHandler } from '../util/cleanup.ts';
@@ -128,6 +129,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       phases,
       boots: [],
       steps: [],
+      findings: [],
       pending: items.map((i) => i.key),
     };
     store = await ResultsStore.create(dir, summary);
@@ -157,7 +159,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       const plan = planBoot(pending, { pmemBytes });
       current = `boot ${bootIndex}`;
       const before = summary.steps.length;
-      const outcome = await bootOnce({ o, store, plan, bootIndex, kernelBzImage: kernel.bzImage, image, accel: accel.accel, binaries, total, setCurrent: (c) => (current = c) });
+      const outcome = await bootOnce({ o, store, plan, bootIndex, kernelBzImage: kernel.bzImage, image, accel: accel.accel, binaries, total, setCurrent: (c) => (current = c), allowFor: (id) => scenarioById.get(id)?.allowFindings ?? [] });
       const progressed = summary.steps.length > before;
       if (progressed) {
         noProgressBoots = 0;
@@ -219,6 +221,7 @@ interface BootArgs {
   binaries: Map<string, { name: string; data: Buffer }>;
   total: number;
   setCurrent: (c: string) => void;
+  allowFor: (scenario: string) => string[];
 }
 
 async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; panic: string | undefined }> {
@@ -304,9 +307,9 @@ async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; panic: st
         infos: out.infos,
         output: out.text,
         stderr: l.err.slice(0, 2000),
-        findings: console.findingsFor(ev.step),
+        findings: [],
       };
-      store.addStep(result);
+      store.addStep(withFindingVerdict(result, console.findingsFor(ev.step), a.allowFor(step.item.scenario)));
       const done = summary.steps.length;
       o.log(`[${done}/${a.total}] ${step.item.key}: ${v.status}${v.reason ? ` (${v.reason})` : ''} ${(ev.ms / 1000).toFixed(2)}s`);
     }
@@ -349,9 +352,22 @@ async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; panic: st
     const hung = outcome.stuckStep === n;
     const why = hung ? 'guest stopped answering during this step (host watchdog; SysRq task dump in the console log)' : `guest died during this step (${outcome.end}${console.lastPanic ? `: ${console.lastPanic}` : ''})`;
     const out = parseReproOutput(l.out);
-    store.addStep({ ...errorStep(step.item, bootIndex, why, hung ? 'hung' : 'crashed'), samples: out.samples, metrics: out.metrics, infos: out.infos, output: out.text, stderr: l.err, findings: console.findingsFor(n) });
+    store.addStep({ ...errorStep(step.item, bootIndex, why, hung ? 'hung' : 'crashed'), samples: out.samples, metrics: out.metrics, infos: out.infos, output: out.text, stderr: l.err });
     o.log(`${step.item.key}: ${hung ? 'hung' : 'crashed'} (${why})`);
   }
+  // Reports can finish printing after the agent said the step ended (separate serial ports):
+  // now that the console is complete, attribute every finding and settle the verdicts again.
+  const stepOfKey = new Map(plan.steps.flatMap((s) => (s.item ? [[s.item.key, s.n] as const] : [])));
+  summary.steps = summary.steps.map((st) => {
+    const n = st.boot === bootIndex ? stepOfKey.get(st.key) : undefined;
+    return n === undefined ? st : withFindingVerdict(st, console.findingsFor(n), a.allowFor(st.scenario));
+  });
+  const whereOf = (n: number | undefined): string => {
+    const s = n === undefined ? undefined : stepByN.get(n);
+    return s?.item ? s.item.key : `boot ${bootIndex}: ${s ? s.label : 'outside steps'}`;
+  };
+  summary.findings = mergeRunFindings(summary.findings, console.all.map((f) => ({ finding: f, where: whereOf(f.step) })), bootIndex, record.consoleLog);
+  if (console.all.length) o.log(`boot ${bootIndex}: console findings: ${[...new Set(console.all.map((f) => f.title))].join('; ')}`);
   store.flush();
   const t = outcome.timings;
   o.log(`boot ${bootIndex}: ${outcome.end} after ${(t.exitMs / 1000).toFixed(1)}s (agent up ${t.helloMs !== undefined ? (t.helloMs / 1000).toFixed(1) + 's' : 'never'}, first step ${t.firstStepMs !== undefined ? (t.firstStepMs / 1000).toFixed(1) + 's' : '-'})`);
