@@ -45,7 +45,7 @@ export const scenarioSchema = z
     repetitions: z.number().int().min(1).max(10000).default(1),
     timeout: duration.default(120),
     default: z.boolean().default(false),
-    /** Destroys or reconfigures the guest's devices (e.g. tears the namespace down): run it in a boot of its own, after the others. */
+    /** Destroys or reconfigures the guest's devices (e.g. tears the namespace down): each of its runs gets a boot of its own, after the others. */
     own_boot: z.boolean().default(false),
     // Catalog metadata: what the entry checks and what a correct kernel does.
     checks: z.string().optional(),
