@@ -7,8 +7,8 @@ export interface ConsoleLine {
   text: string;
   /** The line as kept in a report's text: prefix included, control characters dropped. */
   raw: string;
-  /** Seconds since boot from `[   12.345678]`, when printk.time is on. */
-  ts?: number;
+  /** The line had a `[   12.345678]` timestamp (printk.time on). */
+  timed: boolean;
   /** printk caller id (`T123` task, `C1` CPU) when CONFIG_PRINTK_CALLER is on. */
   caller?: string;
 }
@@ -18,18 +18,54 @@ export const MAX_LINE_CHARS = 1024;
 // ESC sequences (colour, cursor) and the other C0 controls except tab; DEL too.
 const CONTROL = /\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]/g;
 const HAS_CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
-const PREFIX = /^(?:<\d{1,2}>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?/;
 
 export function splitLine(input: string): ConsoleLine {
   let raw = input.length > MAX_LINE_CHARS ? input.slice(0, MAX_LINE_CHARS) : input;
-  // Fast path: almost every line is plain printable text.
+  // Serial consoles end lines with \r\n; drop the \r before the (rarer) control-character scrub.
+  if (raw.charCodeAt(raw.length - 1) === 0x0d) raw = raw.slice(0, -1);
   if (HAS_CONTROL.test(raw)) raw = raw.replace(CONTROL, '');
-  raw = raw.trimEnd();
-  if (raw.charCodeAt(0) !== 0x5b /* [ */ && raw.charCodeAt(0) !== 0x3c /* < */) return { text: raw, raw };
-  const m = PREFIX.exec(raw);
-  if (!m || m[0].length === 0) return { text: raw, raw };
-  const out: ConsoleLine = { text: raw.slice(m[0].length), raw };
-  if (m[1] !== undefined) out.ts = Number(m[1]);
-  if (m[2] !== undefined) out.caller = m[2];
+  const last = raw.charCodeAt(raw.length - 1);
+  if (last === 0x20 || last === 0x09) raw = raw.trimEnd();
+  let i = 0;
+  // Optional syslog level "<N>" (kmsg dumps), then "[  12.345678]" and/or "[    T123]".
+  if (raw.charCodeAt(0) === 0x3c /* < */) {
+    const close = raw.indexOf('>');
+    if (close > 1 && close <= 3 && isDigits(raw, 1, close)) i = close + 1;
+  }
+  let timed = false;
+  let caller: string | undefined;
+  for (let round = 0; round < 2 && raw.charCodeAt(i) === 0x5b /* [ */; round++) {
+    const close = raw.indexOf(']', i);
+    if (close < 0 || close - i > 20) break;
+    let j = i + 1;
+    while (raw.charCodeAt(j) === 0x20) j++;
+    const c = raw.charCodeAt(j);
+    if (c === 0x54 /* T */ || c === 0x43 /* C */) {
+      if (caller !== undefined || !isDigits(raw, j + 1, close)) break;
+      caller = raw.slice(j, close);
+    } else {
+      if (timed || !isTimestamp(raw, j, close)) break;
+      timed = true;
+    }
+    i = close + 1;
+  }
+  if (i === 0) return { text: raw, raw, timed };
+  if (raw.charCodeAt(i) === 0x20) i++;
+  const out: ConsoleLine = { text: raw.slice(i), raw, timed };
+  if (caller !== undefined) out.caller = caller;
   return out;
+}
+
+function isDigits(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let k = from; k < to; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+function isTimestamp(s: string, from: number, to: number): boolean {
+  const dot = s.indexOf('.', from);
+  return dot > from && dot < to - 1 && isDigits(s, from, dot) && isDigits(s, dot + 1, to);
 }

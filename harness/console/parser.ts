@@ -147,8 +147,13 @@ export class ConsoleParser {
   }
 
   private remember(cl: ConsoleLine): void {
-    this.recent.push({ text: cl.text, raw: cl.raw, line: this.lineNo });
-    if (this.recent.length > 3) this.recent.shift();
+    // Only preamble lines matter; keeping just those avoids work on every ordinary line.
+    const c = cl.text.charCodeAt(0);
+    const prev = this.recent[this.recent.length - 1];
+    if (c === 0x2d /* - */ || c === 0x3d /* = */ || (prev !== undefined && this.lineNo - prev.line < 3)) {
+      this.recent.push({ text: cl.text, raw: cl.raw, line: this.lineNo });
+      if (this.recent.length > 3) this.recent.shift();
+    }
   }
 
   private start(h: Header, cl: ConsoleLine, slot: string, out: Finding[]): void {
@@ -207,7 +212,7 @@ export class ConsoleParser {
       if (LOCKS_HELD.test(text)) o.locks = 1;
     }
     // Old kernels print no <TASK> markers: a trace ends at the first line that is not part of it.
-    if (o.trace === 1 && !o.sawMarker && o.h.end === 'task' && text.length > 0 && !parseFrame(text) && !TRACE_OTHER.test(text.trim())) {
+    if (o.trace === 1 && !o.sawMarker && o.h.end === 'task' && text.length > 0 && !stackMarker(text) && !parseFrame(text) && !TRACE_OTHER.test(text.trim())) {
       o.trace = 2;
       this.close(slot, o, out);
       this.handle(cl, out);

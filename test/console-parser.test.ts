@@ -1,0 +1,85 @@
+// Console parser on real captures from the project's own guests (test/data/console/*.log; see
+// capture.ts there for how each was made) and on edge cases derived from them.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConsoleParser, parseConsoleText, type Finding } from '../harness/console/parser.ts';
+import { dedupFindings } from '../harness/console/dedup.ts';
+
+const DATA = join(import.meta.dirname, 'data', 'console');
+const load = (name: string): string => readFileSync(join(DATA, name), 'latin1');
+const brief = (fs: Finding[]): string[] => fs.map((f) => `${f.step ?? '-'} ${f.kind} | ${f.title}${f.corrupted ? ' (corrupted)' : ''}`);
+
+for (const series of ['6.12', '6.1']) {
+  const file = `debian-${series}-sysrq-hung-panic.log`;
+  test(`debian ${series}: boot log and SysRq w/t task dumps give no findings; hung task and panic do`, (t) => {
+    const fs = parseConsoleText(load(file));
+    // Step 1 is setup, step 2 is `echo w; echo t > /proc/sysrq-trigger`: hundreds of task stacks, no report.
+    t.deepEqual(
+      brief(fs),
+      [
+        '3 hung-task | INFO: task hung in mnt_want_write',
+        '3 hung-task | INFO: task hung in mnt_want_write',
+        '3 hung-task | INFO: task hung in mnt_want_write',
+        '4 panic | kernel panic: sysrq triggered crash',
+      ],
+    );
+    const hung = fs[0] as Finding;
+    t.is(hung.comm, 'sh');
+    t.true(typeof hung.pid === 'number' && hung.pid > 1);
+    t.true(hung.text.includes('blocked for more than 2 seconds'));
+    t.true(hung.text.trimEnd().endsWith('</TASK>'), 'report ends with its stack');
+    t.deepEqual(hung.frames.slice(0, 2).map((f) => f.fn), ['__schedule', 'schedule']);
+    t.true(hung.frames.some((f) => f.fn === 'mnt_want_write' && f.offset !== undefined));
+    t.false(hung.frames.some((f) => f.fn.startsWith('__pfx_')), 'unreliable "? " frames are not kept');
+    const panic = fs[3] as Finding;
+    t.is(panic.comm, 'sh');
+    t.is(typeof panic.cpu, 'number');
+    t.true(panic.frames.some((f) => f.fn === 'sysrq_handle_crash'));
+    t.false(panic.corrupted);
+  });
+}
+
+test('debian 6.12 int3 oops during exec (seen in a real run): titled by the trap and RIP function', (t) => {
+  const fs = parseConsoleText(load('debian-6.12-oops-int3.log'));
+  t.deepEqual(brief(fs), ['1 oops | Oops: int3 in put_page']);
+  const f = fs[0] as Finding;
+  t.is(f.taint, 'G E');
+  t.is(f.cpu, 0);
+  t.is(f.comm, 'exe');
+  t.deepEqual(f.frames[0], { fn: 'put_page', offset: '0xf' });
+  t.true(f.text.includes('---[ end trace'));
+});
+
+test('streaming line by line (with \\r) gives the same findings as the whole-text parse', (t) => {
+  const text = load('debian-6.12-sysrq-hung-panic.log');
+  const p = new ConsoleParser();
+  const streamed: Finding[] = [];
+  const stepsSeen = new Set<number | undefined>();
+  for (const l of text.split('\n')) {
+    streamed.push(...p.push(l + '\r'));
+    stepsSeen.add(p.currentStep);
+  }
+  streamed.push(...p.end());
+  t.deepEqual(streamed, parseConsoleText(text));
+  t.deepEqual([...stepsSeen].sort(), [1, 2, 3, 4, undefined], 'currentStep follows the agent markers');
+  // Findings come out as soon as the report ends, not at EOF.
+  const p2 = new ConsoleParser();
+  const lines = text.split('\n');
+  const firstAt = lines.findIndex((l) => p2.push(l).length > 0);
+  t.true(firstAt > 0 && firstAt < lines.length - 100);
+  t.regex(lines[firstAt] ?? '', /<\/TASK>/);
+});
+
+test('dedup: the three hung-task reports are one bug, counted, with their step', (t) => {
+  const fs = [...parseConsoleText(load('debian-6.12-sysrq-hung-panic.log')), ...parseConsoleText(load('debian-6.1-sysrq-hung-panic.log'))];
+  const groups = dedupFindings(fs);
+  t.deepEqual(
+    groups.map((g) => [g.title, g.kind, g.count, g.steps]),
+    [
+      ['INFO: task hung in mnt_want_write', 'hung-task', 6, [3]],
+      ['kernel panic: sysrq triggered crash', 'panic', 2, [4]],
+    ],
+  );
+  t.is(groups[0]?.first.line, fs[0]?.line);
+});
