@@ -1,5 +1,6 @@
 // daxlab command line. Bad input exits 2 with one line; a run whose steps did not all pass exits 1.
 import { Command, CommanderError, Option } from 'commander';
+import { registerCatalogCommand } from './catalog/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
 import { DEFAULT_KERNEL } from './kernel/resolve.ts';
 import { renderTable, tableRows } from './results/table.ts';
@@ -70,6 +71,7 @@ program
   });
 
 registerKernelCommands(program);
+registerCatalogCommand(program);
 
 try {
   await program.parseAsync(process.argv);
