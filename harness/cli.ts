@@ -1,6 +1,7 @@
 // daxlab command line. Bad input exits 2 with one line; a run whose steps did not all pass exits 1.
 import { Command, CommanderError, Option } from 'commander';
 import { registerCatalogCommand } from './catalog/command.ts';
+import { registerFindingsCommand } from './console/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
 import { DEFAULT_KERNEL } from './kernel/resolve.ts';
 import { renderTable, tableRows } from './results/table.ts';
@@ -71,6 +72,7 @@ program
   });
 
 registerKernelCommands(program);
+registerFindingsCommand(program);
 registerCatalogCommand(program);
 
 try {
