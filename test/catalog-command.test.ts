@@ -164,3 +164,43 @@ test.serial('fault-vs-truncate and dio-pin-vs-truncate pass on the page cache an
     rmSync(scratch, { recursive: true, force: true });
   }
 });
+
+test('daxlab catalog --json, catalog show ID, and an unknown id through the real CLI', async (t) => {
+  const { daxlab } = await import('./helpers.ts');
+  const list = await daxlab(['catalog', '--json']);
+  t.is(list.exitCode, 0, String(list.all));
+  const entries = JSON.parse(String(list.stdout)) as { id: string; checks: string }[];
+  t.deepEqual(
+    entries.map((e) => e.id),
+    ENTRIES,
+  );
+  const show = await daxlab(['catalog', 'show', 'dio-pin-vs-truncate']);
+  t.is(show.exitCode, 0);
+  t.regex(String(show.stdout), /^dio-pin-vs-truncate: O_DIRECT DMA/);
+  t.regex(String(show.stdout), /scratch disk throttled to 40 IOPS/);
+  const bad = await daxlab(['catalog', 'show', 'nope']);
+  t.is(bad.exitCode, 2);
+  t.regex(String(bad.stderr), /no catalog entry 'nope'/);
+});
+
+test('each known-bad patch applies to linux-source-6.12 and has a kernel spec next to it', async (t) => {
+  const { existsSync } = await import('node:fs');
+  const withPatch = ENTRIES.filter((id) => existsSync(join('scenarios', id, 'known-bad.patch')));
+  t.true(withPatch.includes('dio-pin-vs-truncate'));
+  const tarball = '/usr/src/linux-source-6.12.tar.xz';
+  for (const id of withPatch) {
+    t.true(existsSync(join('scenarios', id, 'known-bad-kernel.yaml')), id);
+  }
+  if (!existsSync(tarball)) return t.log(`${tarball} absent: apply check skipped`);
+  const dir = mkdtempSync(join(tmpdir(), 'daxlab-kb-'));
+  try {
+    const files = ['fs/dax.c', 'mm/gup.c', 'mm/truncate.c', 'fs/ext4/inode.c', 'fs/xfs/xfs_iops.c'];
+    await execa('tar', ['xJf', tarball, '-C', dir, ...files.map((f) => `linux-source-6.12/${f}`)]);
+    for (const id of withPatch) {
+      const r = await execa('patch', ['-p1', '--dry-run', '-d', join(dir, 'linux-source-6.12'), '-i', join(process.cwd(), 'scenarios', id, 'known-bad.patch')], { reject: false });
+      t.is(r.exitCode, 0, `${id}: ${r.stdout}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

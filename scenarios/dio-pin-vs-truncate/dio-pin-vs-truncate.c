@@ -278,6 +278,10 @@ int main(int argc, char **argv)
 		dl_die("fsync %s", spath);
 	close(w);
 	sfd = open(spath, O_RDONLY | O_DIRECT);
+	if (sfd < 0 && errno == EINVAL) {
+		dl_verdict("error", "%s does not support O_DIRECT: is the virtio-blk scratch disk mounted there?", scratch);
+		return 2;
+	}
 	if (sfd < 0)
 		dl_die("open O_DIRECT %s", spath);
 
