@@ -83,3 +83,39 @@ test('dedup: the three hung-task reports are one bug, counted, with their step',
   );
   t.is(groups[0]?.first.line, fs[0]?.line);
 });
+
+// Hand-written (synthetic-*.log): kinds this machine's kernels cannot produce cheaply (KASAN needs
+// a KASAN build; table exhaustion needs a huge lock graph) and a 5.x-era format.
+test('synthetic KASAN: title from the access type and the function in the header; symbolized frames parsed', (t) => {
+  const fs = parseConsoleText(load('synthetic-kasan.log'));
+  t.deepEqual(brief(fs), ['7 kasan | KASAN: slab-use-after-free Read in dax_iomap_iter']);
+  const f = fs[0] as Finding;
+  t.deepEqual(f.frames.find((x) => x.fn === 'dax_iomap_copy_around'), { fn: 'dax_iomap_copy_around', file: 'fs/dax.c', line: 1401, inlined: true });
+  t.deepEqual(f.frames.find((x) => x.fn === 'dax_iomap_rw'), { fn: 'dax_iomap_rw', offset: '0x1a3', file: 'fs/dax.c', line: 1560 });
+  t.false(f.frames.some((x) => x.fn === 'ext4_alloc_inode'), 'only the report stack, not the allocation stack');
+  t.true(f.text.includes('Memory state around the buggy address'), 'the report runs to its closing rule');
+  t.is(f.taint, '');
+  t.is(f.pid, 321);
+});
+
+test('synthetic lockdep table exhaustion and a bare "turning off" note', (t) => {
+  const fs = parseConsoleText(load('synthetic-lockdep-exhausted.log'));
+  t.deepEqual(brief(fs), ['2 lockdep-exhausted | BUG: MAX_LOCKDEP_CHAINS too low', '3 lockdep-off | lockdep turned off']);
+  t.true(fs[0]?.text.includes('turning off the locking correctness validator'), 'the note after the BUG line is part of that report');
+  t.is(fs[0]?.comm, 'kworker/0:2');
+});
+
+test('synthetic 5.x format: no timestamps, no <TASK> markers, module frames, WARN message kept', (t) => {
+  const fs = parseConsoleText(load('synthetic-old-format.log'));
+  t.deepEqual(brief(fs), ['4 warning | WARNING in dax_disassociate_entry', '4 hung-task | INFO: task hung in ext4_break_layouts']);
+  const w = fs[0] as Finding;
+  t.true(w.text.startsWith('------------[ cut here ]------------\ndax entry refcount underflow\nWARNING: CPU: 1'), 'preamble and WARN message included');
+  t.is(w.line, 2);
+  t.is(w.taint, 'G W');
+  t.deepEqual(w.frames.find((x) => x.fn === 'ext4_setattr'), { fn: 'ext4_setattr', offset: '0x4f4' });
+  const h = fs[1] as Finding;
+  t.false(h.corrupted, 'an unmarked trace ends at the step marker');
+  t.is(h.frames.at(-1)?.fn, 'entry_SYSCALL_64_after_hwframe');
+  t.is(h.comm, 'repro');
+  t.is(h.pid, 813);
+});

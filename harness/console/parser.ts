@@ -117,6 +117,9 @@ export class ConsoleParser {
     if (text.charCodeAt(0) === 0x64 /* d */ && text.startsWith('daxlab: step ')) {
       const m = STEP.exec(text);
       if (m) {
+        // A marker is not part of any report, but it does end a trace printed without <TASK>
+        // markers (older kernels), which otherwise only ends at the next non-frame line.
+        for (const [slot, o] of this.open) if (o.trace === 1 && !o.sawMarker && o.h.end === 'task') this.close(slot, o, out);
         this.step = m[2] === 'begin' ? Number(m[1]) : undefined;
         return;
       }
