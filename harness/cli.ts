@@ -33,7 +33,8 @@ program
   .option('--mem <size>', 'guest RAM', '2G')
   .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps')
   .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
-  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; firmware: 'qboot' | 'seabios'; cpus: string; mem: string; resume?: string; bootTimeout?: string }) => {
+  .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
+  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; firmware: 'qboot' | 'seabios'; cpus: string; mem: string; resume?: string; bootTimeout?: string; grace?: string }) => {
     const cpus = Number(opts.cpus);
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new UserError(`--cpus must be 1..64, got '${opts.cpus}'`);
     const mem = parseSize(opts.mem);
@@ -41,6 +42,8 @@ program
     if (opts.resume && scenarios.length) throw new UserError('--resume takes the scenarios of the interrupted run; give no scenario arguments');
     const bootTimeoutS = opts.bootTimeout ? Number(opts.bootTimeout) : undefined;
     if (bootTimeoutS !== undefined && !(bootTimeoutS > 0)) throw new UserError(`--boot-timeout must be a positive number of seconds`);
+    const graceS = opts.grace ? Number(opts.grace) : undefined;
+    if (graceS !== undefined && !(graceS > 0)) throw new UserError(`--grace must be a positive number of seconds`);
     const r = await run({
       scenarioArgs: scenarios,
       kernel: opts.kernel,
@@ -51,6 +54,7 @@ program
       memBytes: mem,
       resume: opts.resume,
       bootTimeoutS,
+      graceS,
       command: process.argv.slice(2),
       log,
     });
@@ -68,12 +72,13 @@ program
     process.stdout.write(`status: ${r.summary.status}${r.summary.statusReason ? ` (${r.summary.statusReason})` : ''}\n`);
     process.stdout.write(`results: ${r.dir}\n`);
     const bad = r.summary.steps.some((s) => s.status !== 'pass' && s.status !== 'skip');
-    process.exitCode = r.summary.status === 'completed' && !bad ? 0 : 1;
+    if (r.writeError) process.stderr.write(`daxlab: results on disk are incomplete: ${r.writeError}\n`);
+    process.exitCode = r.summary.status === 'completed' && !bad && !r.writeError ? 0 : 1;
   });
 
 registerKernelCommands(program);
-registerFindingsCommand(program);
 registerCatalogCommand(program);
+registerFindingsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

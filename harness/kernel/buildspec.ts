@@ -171,7 +171,8 @@ export function parseBuildSpecYaml(text: string, file: string): BuildSpec {
     field,
   });
   const firstErr = doc.errors[0];
-  if (firstErr) throw new UserError(`invalid YAML: ${firstErr.message.split('\n')[0]}`, { file, line: firstErr.linePos?.[0]?.line });
+  // prettyErrors is off, so linePos is not filled in: map the error's offset through the counter.
+  if (firstErr) throw new UserError(`invalid YAML: ${firstErr.message.split('\n')[0]}`, { file, line: firstErr.linePos?.[0]?.line ?? lc.linePos(firstErr.pos[0]).line });
   const root = doc.contents;
   if (!isMap(root)) throw new UserError('a kernel spec is a mapping with source:, config: and optional patches:', { file, line: 1 });
   const baseDir = resolve(file, '..');
