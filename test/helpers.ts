@@ -1,5 +1,5 @@
 // Shared helpers for tests that run the real CLI.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { execa, type Result } from 'execa';
@@ -20,4 +20,35 @@ export function guestTempDirs(): string[] {
 export async function qemuPids(needle: string): Promise<number[]> {
   const r = await execa('pgrep', ['-f', `qemu-system-x86_64.*${needle}`], { reject: false });
   return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/** Poll until `fn` returns a value, or fail after `ms`. */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 180_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Read a file if it exists (partial results are read while a run is going). */
+export function readIf(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The guest temp dir of boot `index` of a run, from the QEMU argv recorded in summary.json. */
+export function guestDirOf(summaryText: string, index = 0): string | undefined {
+  try {
+    const s = JSON.parse(summaryText) as { boots: { argv: string[] }[] };
+    const m = /mem-path=([^,]+)\/nv0\.img/.exec(s.boots[index]?.argv.join(' ') ?? '');
+    return m?.[1];
+  } catch {
+    return undefined;
+  }
 }

@@ -8,9 +8,13 @@ export class CappedLog {
   private readonly stream: WriteStream;
   private written = 0;
   private dropped = 0;
+  /** First write error (e.g. ENOSPC): the guest keeps running, the run reports it at the end. */
+  error: string | undefined;
   constructor(path: string, private readonly cap = DEFAULT_CONSOLE_CAP) {
     this.stream = createWriteStream(path, { flags: 'a' });
-    this.stream.on('error', () => undefined); // disk full: keep the run going, the summary says so
+    this.stream.on('error', (e) => {
+      this.error ??= `${path}: ${e.message}`;
+    });
   }
   write(chunk: Buffer | string): void {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -27,6 +31,10 @@ export class CappedLog {
   }
   async close(): Promise<void> {
     if (this.dropped > 0) this.stream.write(`\n[daxlab: console truncated at ${this.cap} bytes; ${this.dropped} bytes dropped]\n`);
-    await new Promise<void>((r) => this.stream.end(r));
+    if (this.stream.destroyed) return;
+    await new Promise<void>((r) => {
+      this.stream.once('error', () => r());
+      this.stream.end(r);
+    });
   }
 }

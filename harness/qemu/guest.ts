@@ -45,6 +45,8 @@ export interface GuestOutcome {
   qemuSignal: string | null;
   qemuStderr: string;
   consoleBytesDropped: number;
+  /** Console or agent log could not be written (disk full...). */
+  logWriteError?: string | undefined;
   /** Milliseconds since QEMU was started. */
   timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; byeMs?: number; exitMs: number };
   /** Step that was running when the guest stopped answering, if any. */
@@ -77,6 +79,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
   let end: GuestEnd | undefined;
   let stuckStep: number | undefined;
   let argv: string[] = [];
+  const logErrors: string[] = [];
   try {
     const initrd = join(dir, 'initrd.cpio');
     await copyFile(o.baseImage, initrd);
@@ -182,6 +185,9 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       qemuSignal: r.signal ?? null,
       qemuStderr: String(r.stderr ?? '').slice(0, 4000),
       consoleBytesDropped: consoleLog.bytesDropped,
+      get logWriteError() {
+        return logErrors[0];
+      },
       timings,
       stuckStep,
     };
@@ -190,5 +196,6 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     await consoleLog.close();
     await agentLog.close();
     removeDir();
+    logErrors.push(...[consoleLog.error, agentLog.error].filter((e): e is string => e !== undefined));
   }
 }

@@ -1,6 +1,6 @@
 // Results on disk. summary.json is rewritten atomically (temp file + rename) after every step and
 // steps.jsonl is appended, so a crash or Ctrl-C loses nothing already measured.
-import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -55,6 +55,11 @@ export class ResultsStore {
       renameSync(tmp, file);
     } catch (e) {
       this.writeError ??= `writing ${file}: ${(e as Error).message}`;
+      try {
+        unlinkSync(tmp); // no half-written file next to the last good summary
+      } catch {
+        /* it was never created */
+      }
     }
   }
 

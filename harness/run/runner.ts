@@ -47,6 +47,8 @@ export interface RunOptions {
 export interface RunResult {
   dir: string;
   summary: RunSummary;
+  /** Results could not be written completely (disk full...): what is on disk is partial. */
+  writeError?: string | undefined;
 }
 
 const MAX_LINES_PER_STEP = 20000;
@@ -186,8 +188,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     summary.phases['totalMs'] = (summary.phases['totalMs'] ?? 0) + (Date.now() - tStart);
     store.flush();
   }
-  if (store.writeError) throw new UserError(`results could not be written completely (${store.writeError})`);
-  return { dir: store.dir, summary };
+  return { dir: store.dir, summary, writeError: store.writeError };
 }
 
 function bootFailureReason(out: GuestOutcome, panic: string | undefined): string {
@@ -343,6 +344,8 @@ async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; panic: st
   record.qemuSignal = outcome.qemuSignal;
   record.qemuStderr = outcome.qemuStderr;
   record.timings = outcome.timings;
+  if (outcome.logWriteError) store.writeError ??= outcome.logWriteError;
+  if (outcome.consoleBytesDropped) record.warnings.push(`console capped: ${outcome.consoleBytesDropped} bytes dropped`);
   console.end();
   // A step that began but never ended: the guest died under it (panic, QEMU killed) or wedged.
   const recorded = new Set(summary.steps.map((s) => s.key));

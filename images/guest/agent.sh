@@ -84,5 +84,6 @@ emit "0 ready"
 . /daxlab/plan.sh
 emit "0 bye"
 kmsg "agent done"
-sync
+# After a hang the stuck task may hold a frozen or wedged filesystem: sync could block too.
+[ $STOP = 1 ] || sync
 poweroff -f
