@@ -322,8 +322,20 @@ int main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	for (int i = 0; i < nreaders; i++)
 		pthread_join(rd[i].t, NULL);
-	pthread_join(lt, NULL);
 	pthread_join(vt, NULL);
+	/* No DMA is in flight any more: a layout change still waiting now waits for a page
+	 * reference nobody will drop (a leaked reference or a missed wakeup). */
+	uint64_t t_dma_done = dl_now_ns();
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 30;
+	if (pthread_timedjoin_np(lt, NULL, &dl)) {
+		int splats = dl_kmsg_scan(kfd);
+		dl_metric("kernel_warnings", splats, "count");
+		dl_metric("layout_stuck_after_dma_s", (double)(dl_now_ns() - t_dma_done) / 1e9, "s");
+		dl_fail("a layout change is still blocked 30 s after all DMA completed (page reference leaked or wakeup missed; %zu changes done before)",
+			nops);
+	}
 	/* All DMA is complete now: whatever a victim holds is final. */
 	char *chk = malloc(victim_size);
 	if (!chk)
