@@ -18,7 +18,8 @@ const program = new Command();
 program
   .name('daxlab')
   .description('Boot kernels in QEMU with emulated NVDIMM and run filesystem-DAX reproducers')
-  .showHelpAfterError()
+  // Usage errors are bad input like any other: one line, no help screen after it.
+  .configureOutput({ outputError: (msg, write) => write(`daxlab: ${msg.trim().replace(/^error: /, '')} (see --help)\n`) })
   .exitOverride();
 
 program

@@ -34,6 +34,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
     const line = err.linePos?.[0]?.line;
     throw new UserError(`YAML syntax: ${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`, { file: shown, line });
   }
+  if (!text.trim()) throw new UserError('empty file (a scenario is a YAML mapping with at least reproducer:)', { file: shown, line: 1 });
   if (!isMap(doc.contents)) throw new UserError('a scenario must be a YAML mapping', { file: shown, line: 1 });
   const res = scenarioSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!res.success) {
@@ -133,17 +134,24 @@ export async function resolveScenarios(args: string[]): Promise<Scenario[]> {
   for (const a of args) {
     const st = await stat(a).catch(() => undefined);
     if (st?.isFile()) out.push(await loadScenarioFile(a));
-    else if (st?.isDirectory()) out.push(await loadScenarioFile(join(a, 'scenario.yaml')));
+    else if (st?.isDirectory()) {
+      if (!(await stat(join(a, 'scenario.yaml')).catch(() => undefined))) throw new UserError(`${displayPath(resolve(a))}: directory has no scenario.yaml`);
+      out.push(await loadScenarioFile(join(a, 'scenario.yaml')));
+    }
     else {
       const f = join(scenariosDir, a, 'scenario.yaml');
       if (!(await stat(f).catch(() => undefined))) throw new UserError(`no scenario '${a}' (not a file, a directory, or a catalog id; see daxlab catalog)`);
       out.push(await loadScenarioFile(f));
     }
   }
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const s of out) {
-    if (seen.has(s.id)) throw new UserError(`scenario id '${s.id}' given twice`, { file: displayPath(s.file) });
-    seen.add(s.id);
+    const first = seen.get(s.id);
+    if (first !== undefined) {
+      const also = first === s.file ? '' : ` (also in ${displayPath(first)})`;
+      throw new UserError(`scenario id '${s.id}' given twice${also}`, { file: displayPath(s.file), field: 'id' });
+    }
+    seen.set(s.id, s.file);
   }
   return out;
 }
