@@ -1,11 +1,12 @@
 // One console line as the kernel printed it, split into the printk prefix (timestamp, caller id)
-// and the message. Console text is untrusted: control characters are dropped and lines capped,
-// so nothing downstream ever sees escape sequences or unbounded strings.
+// and the message. Console text is untrusted: lines are capped here, and whatever is kept (report
+// text, titles, task names) goes through scrub() so no escape sequence reaches a terminal or file.
+// Scrubbing only what is kept, not every line, is what makes the parser fast.
 
 export interface ConsoleLine {
-  /** The message without the printk prefix, trailing whitespace and control characters. */
+  /** The message without the printk prefix and trailing whitespace. */
   text: string;
-  /** The line as kept in a report's text: prefix included, control characters dropped. */
+  /** The line with its prefix (what a report's text keeps, after scrub()). */
   raw: string;
   /** The line had a `[   12.345678]` timestamp (printk.time on). */
   timed: boolean;
@@ -19,13 +20,16 @@ export const MAX_LINE_CHARS = 1024;
 const CONTROL = /\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]/g;
 const HAS_CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 
+/** Drop escape sequences and control characters (tab stays). */
+export function scrub(s: string): string {
+  return HAS_CONTROL.test(s) ? s.replace(CONTROL, '') : s;
+}
+
 export function splitLine(input: string): ConsoleLine {
   let raw = input.length > MAX_LINE_CHARS ? input.slice(0, MAX_LINE_CHARS) : input;
-  // Serial consoles end lines with \r\n; drop the \r before the (rarer) control-character scrub.
-  if (raw.charCodeAt(raw.length - 1) === 0x0d) raw = raw.slice(0, -1);
-  if (HAS_CONTROL.test(raw)) raw = raw.replace(CONTROL, '');
+  // Serial consoles end lines with \r\n.
   const last = raw.charCodeAt(raw.length - 1);
-  if (last === 0x20 || last === 0x09) raw = raw.trimEnd();
+  if (last === 0x0d || last === 0x20 || last === 0x09 || last === 0x0a) raw = raw.trimEnd();
   let i = 0;
   // Optional syslog level "<N>" (kmsg dumps), then "[  12.345678]" and/or "[    T123]".
   if (raw.charCodeAt(0) === 0x3c /* < */) {

@@ -4,7 +4,7 @@
 // most maxReportLines lines and is closed (as corrupted) if it runs far past that.
 import { continues, matchHeader, type Header } from './kinds.ts';
 import { parseAt, parseFrame, parseRip, stackMarker, type Frame, type ParsedFrame } from './frames.ts';
-import { splitLine, type ConsoleLine } from './line.ts';
+import { scrub, splitLine, type ConsoleLine } from './line.ts';
 import { guiltyFunction, isMachinery, makeTitle, stableText } from './title.ts';
 
 export type { Frame } from './frames.ts';
@@ -191,10 +191,10 @@ export class ConsoleParser {
     if (from >= 0) {
       const first = this.recent[from];
       if (first) o.line = first.line;
-      for (let i = from; i < this.recent.length; i++) o.lines.push((this.recent[i] as { raw: string }).raw);
+      for (let i = from; i < this.recent.length; i++) o.lines.push(scrub((this.recent[i] as { raw: string }).raw));
     }
     this.recent.length = 0;
-    o.lines.push(cl.raw);
+    o.lines.push(scrub(cl.raw));
     o.count = o.lines.length;
     if (h.end === 'line') {
       out.push(this.finish(o, false));
@@ -222,7 +222,7 @@ export class ConsoleParser {
       return;
     }
     o.count++;
-    if (o.lines.length < this.maxLines) o.lines.push(cl.raw);
+    if (o.lines.length < this.maxLines) o.lines.push(scrub(cl.raw));
     else o.dropped++;
     this.inspect(o, text);
     if (this.ended(o, text)) {
@@ -337,7 +337,7 @@ export class ConsoleParser {
     if (o.taint !== undefined) f.taint = o.taint;
     if (o.cpu !== undefined) f.cpu = o.cpu;
     if (o.pid !== undefined) f.pid = o.pid;
-    if (o.comm !== undefined) f.comm = o.comm;
+    if (o.comm !== undefined) f.comm = scrub(o.comm);
     return f;
   }
 }
@@ -365,7 +365,7 @@ function titleFor(o: Open): string {
     case 'panic': {
       const first = o.lines.find((l) => l.includes('Kernel panic - not syncing: ')) ?? '';
       const msg = first.slice(first.indexOf('not syncing: ') + 13);
-      return `kernel panic: ${stableText(msg)}`;
+      return `kernel panic: ${stableText(scrub(msg))}`;
     }
     case 'warning':
     case 'kasan': {
