@@ -104,7 +104,7 @@ export class ConsoleParser {
   end(): Finding[] {
     const out: Finding[] = [];
     for (const [slot, o] of this.open) {
-      this.open.delete(slot);
+      this.forget(slot, o);
       out.push(this.finish(o, !(o.h.end === 'locks' && o.locks > 0)));
     }
     this.step = undefined;
@@ -133,7 +133,7 @@ export class ConsoleParser {
     const h = matchHeader(text);
     if (h && !(o && continues(o.h.kind, h))) {
       if (o) {
-        this.open.delete(slot);
+        this.forget(slot, o);
         out.push(this.finish(o, !(o.h.end === 'locks' && o.locks > 0)));
       }
       if (h.kind === 'panic' && FATAL_EXCEPTION.test(text) && this.lineNo - this.lastEnd < 100) {
@@ -143,6 +143,17 @@ export class ConsoleParser {
       return;
     }
     if (!o) {
+      // With caller ids, an RCU stall or hard lockup is announced by one CPU and its stack is
+      // printed by the stalled CPU from NMI context: that CPU's lines join the waiting report.
+      if (slot !== '' && text.startsWith('NMI backtrace for cpu')) {
+        for (const r of this.open.values()) {
+          if ((r.h.kind === 'rcu-stall' || r.h.kind === 'hard-lockup') && r.trace === 0) {
+            this.open.set(slot, r);
+            this.add(r, cl, slot, out);
+            return;
+          }
+        }
+      }
       this.remember(cl);
       return;
     }
@@ -318,8 +329,14 @@ export class ConsoleParser {
   }
 
   private close(slot: string, o: Open, out: Finding[]): void {
-    this.open.delete(slot);
+    this.forget(slot, o);
     out.push(this.finish(o, false));
+  }
+
+  /** Drop a report from its slot and from any slot that joined it. */
+  private forget(slot: string, o: Open): void {
+    this.open.delete(slot);
+    for (const [k, v] of this.open) if (v === o) this.open.delete(k);
   }
 
   private finish(o: Open, cut: boolean): Finding {
