@@ -101,8 +101,13 @@ const OTHER: Spec[] = [
     make: (m) => ({ kind: 'oops', end: 'trace', prefix: m[1] ? `Oops: ${m[1]}` : 'Oops' }),
   },
   // Any other "BUG: what" (spinlock debugging, bad page state, workqueue lockup, ...).
-  { re: /^BUG: ([A-Za-z][\w -]{2,60}?)(?:[:,!(]| on CPU| in | at |$)/, make: (m) => ({ kind: 'bug', end: 'task', prefix: `BUG: ${(m[1] as string).trim()}`, noTraceLimit: 30 }) },
+  { re: /^BUG: ([A-Za-z][\w -]{2,60})/, make: (m) => ({ kind: 'bug', end: 'task', prefix: `BUG: ${bugWhat(m[1] as string)}`, noTraceLimit: 30 }) },
 ];
+
+/** "workqueue lockup - pool cpus" -> "workqueue lockup": the words before any detail. */
+function bugWhat(s: string): string {
+  return s.split(/ - | on CPU| in | at | for /)[0]?.trim() ?? s.trim();
+}
 
 const SPECS: Spec[] = [...LOCKDEP, ...OTHER];
 
