@@ -23,12 +23,12 @@ export interface ParsedFrame extends Frame {
 }
 
 const FRAME =
-  /^(\? )?([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-fA-F]+)\/0x[0-9a-fA-F]+)?(?: \[[\w-]+\])?(?: \(?([\w./+-]+\.[chSs]):(\d+)(?::\d+)?\)?)?( \[inline\])?$/;
+  /^\s*(\? )?([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-fA-F]+)\/0x[0-9a-fA-F]+)?(?: \[[\w-]+\])?(?: \(?([\w./+-]+\.[chSs]):(\d+)(?::\d+)?\)?)?( \[inline\])?\s*$/;
 const ADDR_PREFIX = /^\[<[0-9a-fA-F]+>\] /;
 
 /** A call-trace frame line, or undefined. `text` is the message without the printk prefix. */
 export function parseFrame(text: string): ParsedFrame | undefined {
-  let s = text.trim();
+  let s = text;
   if (s.length === 0 || s.length > 300) return undefined;
   if (s.charCodeAt(0) === 0x5b /* [ */) s = s.replace(ADDR_PREFIX, '');
   const m = FRAME.exec(s);
