@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerCatalogCommand } from './catalog/command.ts';
 import { registerFindingsCommand } from './console/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
+import { registerReportCommand, writeRunReport } from './report/command.ts';
 import { DEFAULT_KERNEL } from './kernel/resolve.ts';
 import { renderTable, tableRows } from './results/table.ts';
 import { run } from './run/runner.ts';
@@ -60,6 +61,7 @@ program
       log,
     });
     process.stdout.write('\n' + renderTable(tableRows(r.summary.steps)) + '\n\n');
+    await writeRunReport(r.dir, r.summary).catch((e: Error) => log(`report.html not written: ${e.message}`));
     if (r.summary.findings.length) {
       process.stdout.write('console findings:\n');
       for (const f of r.summary.findings) {
@@ -80,6 +82,7 @@ program
 registerKernelCommands(program);
 registerCatalogCommand(program);
 registerFindingsCommand(program);
+registerReportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -34,6 +34,9 @@ export function parseScenarioText(text: string, file: string): Scenario {
     const line = err.linePos?.[0]?.line;
     throw new UserError(`YAML syntax: ${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`, { file: shown, line });
   }
+  // NUL bytes or bytes that are not UTF-8 (decoded as U+FFFD): not worth a YAML parser's guess.
+  const bin = text.search(/[\0\uFFFD]/);
+  if (bin >= 0) throw new UserError(`not a text file (binary data at byte ${Buffer.byteLength(text.slice(0, bin))})`, { file: shown, line: text.slice(0, bin).split('\n').length });
   if (!text.trim()) throw new UserError('empty file (a scenario is a YAML mapping with at least reproducer:)', { file: shown, line: 1 });
   if (!isMap(doc.contents)) throw new UserError('a scenario must be a YAML mapping', { file: shown, line: 1 });
   const res = scenarioSchema.safeParse(doc.toJS(), { reportInput: true });

@@ -1,0 +1,81 @@
+// `daxlab report RUN`: (re)write results/<run-id>/report.html from summary.json and the tails of
+// the console logs. The same writer runs at the end of `daxlab run`.
+import { open, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { findRunDir, ResultsStore } from '../results/store.ts';
+import type { RunSummary } from '../results/types.ts';
+import { UserError } from '../util/errors.ts';
+import { renderRunHtml, type ConsoleExcerpt } from './html.ts';
+
+/** Bytes read from the end of each console log: a guest can write gigabytes, the page stays small. */
+export const CONSOLE_TAIL_BYTES = 48 * 1024;
+
+/** The last `maxBytes` of a file, starting at a line boundary; undefined when it cannot be read. */
+export async function readTail(path: string, maxBytes = CONSOLE_TAIL_BYTES): Promise<{ text: string; skippedBytes: number } | undefined> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const start = Math.max(0, size - maxBytes);
+    const buf = Buffer.alloc(size - start);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+    let text = buf.subarray(0, bytesRead).toString('utf8');
+    let skipped = start;
+    if (start > 0) {
+      const nl = text.indexOf('\n');
+      // Drop the partial first line (which may also start mid-character).
+      if (nl >= 0 && nl < text.length - 1) {
+        skipped += Buffer.byteLength(text.slice(0, nl + 1));
+        text = text.slice(nl + 1);
+      }
+    }
+    return { text, skippedBytes: skipped };
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function consoleExcerpts(dir: string, summary: RunSummary): Promise<ConsoleExcerpt[]> {
+  const out: ConsoleExcerpt[] = [];
+  for (const b of summary.boots) {
+    // The name comes from summary.json, which is a file on disk: never let it leave the run dir.
+    const file = basename(b.consoleLog);
+    const tail = await readTail(join(dir, file));
+    if (tail) out.push({ boot: b.index, file, ...tail });
+  }
+  return out;
+}
+
+/** Render and write `<dir>/report.html` atomically; returns its path. */
+export async function writeRunReport(dir: string, summary: RunSummary): Promise<string> {
+  const html = renderRunHtml(summary, await consoleExcerpts(dir, summary));
+  const file = join(dir, 'report.html');
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, html);
+  await rename(tmp, file);
+  return file;
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description('write results/<run-id>/report.html (results table, steps, console findings, boots) and print its path')
+    .argument('<run>', 'run id, results directory, or path to summary.json')
+    .action(async (ref: string) => {
+      const dir = await findRunDir(ref);
+      const store = await ResultsStore.open(dir);
+      const s = store.summary as Partial<RunSummary>;
+      if (![s.steps, s.boots].every(Array.isArray) || !s.kernel || !s.host || !s.accel || !s.image || !s.guest) {
+        throw new UserError(`${join(dir, 'summary.json')}: not a daxlab run summary (fields missing)`);
+      }
+      // Runs recorded before console findings and resume existed lack these lists.
+      const file = await writeRunReport(dir, { ...store.summary, findings: s.findings ?? [], pending: s.pending ?? [], scenarios: s.scenarios ?? [], phases: s.phases ?? {} });
+      const kb = ((await stat(file)).size / 1024).toFixed(0);
+      process.stdout.write(`${file} (${kb} KiB)\n`);
+    });
+}
