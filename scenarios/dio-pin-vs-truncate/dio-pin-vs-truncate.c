@@ -119,6 +119,14 @@ static int layout_op(int kind, uint64_t off, uint64_t len)
 	}
 }
 
+static void *truncate_all(void *arg)
+{
+	(void)arg;
+	if (ftruncate(dfd, 0))
+		dl_info("diagnostic ftruncate: %s", strerror(errno));
+	return NULL;
+}
+
 static void *layout_main(void *arg)
 {
 	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
@@ -227,7 +235,8 @@ static void *victim_main(void *arg)
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [--seconds S] [--readers N] [--file-mib N] [--chunk-kib N] [--victims N]\n", prog);
+	fprintf(stderr, "usage: %s [--seconds S] [--readers N] [--file-mib N] [--chunk-kib N] [--victims N]\n"
+			"          [--ops truncate,punch_hole,zero_range,collapse_range]\n", prog);
 	exit(2);
 }
 
@@ -248,6 +257,15 @@ int main(int argc, char **argv)
 			chunk = strtoul(argv[++i], NULL, 0) * KiB;
 		else if (!strcmp(a, "--victims"))
 			nvictims = atoi(argv[++i]);
+		else if (!strcmp(a, "--ops")) { /* comma-separated subset of the layout changes */
+			char *list = argv[++i];
+			for (int k = 0; k < NOPS; k++)
+				op_supported[k] = 0;
+			for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+				for (int k = 0; k < NOPS; k++)
+					if (!strcmp(tok, op_names[k]))
+						op_supported[k] = 1;
+		}
 		else
 			usage(argv[0]);
 	}
@@ -330,11 +348,31 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += 30;
 	if (pthread_timedjoin_np(lt, NULL, &dl)) {
+		double stuck_s = (double)(dl_now_ns() - t_dma_done) / 1e9;
+		/* Diagnose: the waiter drops the invalidate lock while it sleeps, so a fresh truncate
+		 * can look for busy pages itself. If it finds none and returns, the waiter missed its
+		 * wakeup; if it blocks too, a page reference was leaked. */
+		pthread_t probe;
+		struct timespec pl;
+		int fresh_returned = 0;
+		if (!pthread_create(&probe, NULL, truncate_all, NULL)) {
+			clock_gettime(CLOCK_REALTIME, &pl);
+			pl.tv_sec += 10;
+			fresh_returned = pthread_timedjoin_np(probe, NULL, &pl) == 0;
+		}
+		int sq = open("/proc/sysrq-trigger", O_WRONLY); /* blocked tasks to the console */
+		if (sq >= 0) {
+			if (write(sq, "w", 1) != 1)
+				dl_info("sysrq: %s", strerror(errno));
+			close(sq);
+		}
 		int splats = dl_kmsg_scan(kfd);
 		dl_metric("kernel_warnings", splats, "count");
-		dl_metric("layout_stuck_after_dma_s", (double)(dl_now_ns() - t_dma_done) / 1e9, "s");
-		dl_fail("a layout change is still blocked 30 s after all DMA completed (page reference leaked or wakeup missed; %zu changes done before)",
-			nops);
+		dl_metric("layout_stuck_after_dma_s", stuck_s, "s");
+		dl_metric("fresh_truncate_returned", fresh_returned, "bool");
+		dl_fail("a layout change is still blocked %.0f s after all DMA completed (%zu changes done before); a fresh truncate %s",
+			stuck_s, nops,
+			fresh_returned ? "returned at once: the waiter missed its wakeup" : "blocks too: a page reference was leaked");
 	}
 	/* All DMA is complete now: whatever a victim holds is final. */
 	char *chk = malloc(victim_size);
