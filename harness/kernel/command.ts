@@ -26,7 +26,11 @@ async function duBytes(dir: string): Promise<number> {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) total += (await stat(p).catch(() => undefined))?.size ?? 0;
+      else if (e.isFile()) {
+        // Workspace sources are hard links to the pristine tree: only single-link files are freed.
+        const st = await stat(p).catch(() => undefined);
+        if (st && st.nlink === 1) total += st.size;
+      }
     }
   };
   await walk(dir);

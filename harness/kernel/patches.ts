@@ -106,7 +106,7 @@ export async function applySeries(patches: PatchFile[], sourceDir: string, log: 
     for (const p of patches) {
       log(`applying ${p.label} (${p.kind === 'mbox' ? 'git am' : `patch -p${p.strip}`})`);
       if (p.kind === 'mbox') {
-        const r = await git(['am', '-q', '--whitespace=nowarn', p.path]);
+        const r = await git(['am', '-q', '--whitespace=nowarn', `-p${p.strip}`, p.path]);
         if (r.exitCode !== 0) throw applyFailureError(p.label, parseGitAmFailure(r.all ?? '', p.text));
       } else {
         const r = await execa('patch', [`-p${p.strip}`, '--batch', '--forward', '--no-backup-if-mismatch', '--reject-file=-', '-i', p.path], { cwd: dir, reject: false, all: true });
