@@ -8,11 +8,12 @@ import { DEFAULT_KERNEL } from './kernel/resolve.ts';
 import { renderTable, tableRows } from './results/table.ts';
 import { run } from './run/runner.ts';
 import { parseSize } from './scenario/units.ts';
-import { UserError, USER_ERROR_EXIT } from './util/errors.ts';
+import { oneLineSafe, UserError, USER_ERROR_EXIT } from './util/errors.ts';
 
 const t0 = Date.now();
 function log(s: string): void {
-  process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${s}\n`);
+  // Log lines quote the guest (verdict reasons, setup output, finding titles): no raw controls.
+  process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${oneLineSafe(s)}\n`);
 }
 
 const program = new Command();

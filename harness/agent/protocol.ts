@@ -52,22 +52,37 @@ export function parseAgentLine(raw: string): AgentEvent | undefined {
   }
 }
 
-/** Splits a byte stream into lines, keeping the unfinished tail for the next chunk. */
+/**
+ * Splits a byte stream into lines, keeping the unfinished tail for the next chunk. A line longer
+ * than maxLine is cut there and the rest of it, up to its newline, is dropped: passed on as lines
+ * of their own, pieces of a guest program's output could start with `@@DX` and forge events.
+ */
 export class LineSplitter {
   private tail = '';
+  private skipping = false;
   constructor(private readonly maxLine = 64 * 1024) {}
   push(chunk: string): string[] {
     const parts = (this.tail + chunk).split('\n');
     this.tail = parts.pop() ?? '';
+    if (this.skipping) {
+      if (parts.length === 0) {
+        this.tail = ''; // still inside the over-long line
+        return [];
+      }
+      parts.shift();
+      this.skipping = false;
+    }
     if (this.tail.length > this.maxLine) {
       parts.push(this.tail.slice(0, this.maxLine));
       this.tail = '';
+      this.skipping = true;
     }
     return parts;
   }
   flush(): string[] {
     const t = this.tail;
     this.tail = '';
+    this.skipping = false;
     return t ? [t] : [];
   }
 }

@@ -12,7 +12,9 @@ export interface ReproOutput {
 const MAX_TEXT_LINES = 2000;
 
 export function parseReproOutput(lines: string[]): ReproOutput {
-  const out: ReproOutput = { samples: {}, metrics: {}, infos: [], text: [] };
+  // Names come from the guest: with plain objects, `__proto__` or `constructor` would hit
+  // Object.prototype (a lost metric, or a crash on `.values.push`).
+  const out: ReproOutput = { samples: Object.create(null) as ReproOutput['samples'], metrics: Object.create(null) as ReproOutput['metrics'], infos: [], text: [] };
   for (const line of lines) {
     let obj: unknown;
     if (line.startsWith('{')) {

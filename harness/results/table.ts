@@ -11,6 +11,8 @@ export interface TableRow {
   findings: string;
 }
 
+const MAX_CELL = 240;
+
 const ORDER: StepStatus[] = ['fail', 'error', 'hung', 'crashed', 'timeout', 'skip', 'pass'];
 
 /** Worst status first; `pass` only when every repetition passed. */
@@ -60,7 +62,8 @@ export function tableRows(steps: StepResult[], maxMetrics = 3): TableRow[] {
 
 /** Plain-text table; control characters from reproducer output are replaced, never printed. */
 export function renderTable(rows: TableRow[]): string {
-  const clean = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+  // Cells are capped too: a metric name is whatever the reproducer printed, up to a whole line.
+  const clean = (s: string): string => (s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + '…' : s).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
   const head = ['scenario', 'variant', 'verdict', 'metrics', 'findings'];
   const data = rows.map((r) => [r.scenario, r.variant, r.verdict, r.metrics, r.findings].map(clean));
   const showFindings = data.some((r) => r[4]);
