@@ -29,14 +29,11 @@ export interface RenderOptions {
 const DEFAULTS: Required<RenderOptions> = { maxBlock: 64 * 1024, maxCell: 300, maxStepLines: 200 };
 
 /**
- * Shown, not interpreted: C0/C1 controls (ESC of terminal sequences, BEL, NUL...) become their
- * visible Unicode control pictures; tab and newline stay.
+ * Shown, not interpreted: C0/C1 controls (ESC of terminal sequences, BEL, NUL...) become a
+ * visible `\xNN` mark; tab and newline stay. Input must already be HTML-escaped.
  */
-export function visible(s: string): string {
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n < 0x20 ? String.fromCharCode(0x2400 + n) : n === 0x7f ? '\u2421' : '\uFFFD';
-  });
+export function markControls(escaped: string): string {
+  return escaped.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `<span class="ctl">\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}</span>`);
 }
 
 export function escapeHtml(s: string): string {
@@ -49,7 +46,7 @@ export function text(s: string, max: number): string {
   const head = cut ? s.slice(0, max) : s;
   // A cut through a surrogate pair would leave half a character.
   const safe = cut && /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
-  return escapeHtml(visible(safe)) + (cut ? `<span class="cut">… [${s.length - safe.length} more characters not shown]</span>` : '');
+  return markControls(escapeHtml(safe)) + (cut ? `<span class="cut">… [${s.length - safe.length} more characters not shown]</span>` : '');
 }
 
 function pre(s: string, o: Required<RenderOptions>, cls = ''): string {
@@ -159,7 +156,8 @@ h1{font-size:22px;margin:4px 0 2px}h2{font-size:17px;margin:26px 0 8px;border-bo
 .dim{color:#626b75;font-weight:normal}code,pre{font:12.5px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
 pre{background:#f5f7f9;border:1px solid #e1e5ea;border-radius:4px;padding:8px 10px;overflow:auto;max-height:420px;white-space:pre-wrap;overflow-wrap:anywhere}
 table.grid{border-collapse:collapse;width:100%}table.grid th,table.grid td{border-bottom:1px solid #e1e5ea;padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-table.grid th{background:#f0f3f6;font-weight:600}
+table.grid th{background:#f0f3f6;font-weight:600;white-space:nowrap}table.grid td:nth-child(-n+3){white-space:nowrap}
+.ctl{color:#8e1b16;background:#fde2e1;border-radius:2px;font:11px ui-monospace,monospace;padding:0 1px}
 table.kv{border-collapse:collapse}table.kv th{text-align:left;font-weight:600;padding:2px 14px 2px 0;vertical-align:top;white-space:nowrap;color:#414a53}table.kv td{padding:2px 0;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600;white-space:nowrap}
 .ok{background:#dcf3e1;color:#14632b}.bad{background:#fde2e1;color:#8e1b16}.skip{background:#eceff2;color:#4a535c}
