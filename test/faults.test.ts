@@ -31,7 +31,7 @@ function spawnRun(args: string[], env: Record<string, string> = {}) {
 /** A TMPDIR of the test's own: every guest temp dir of the run lands there, so "nothing left" is checkable. */
 function guestTmp(): { env: Record<string, string>; leftovers: () => string[] } {
   const dir = tmp();
-  return { env: { TMPDIR: dir }, leftovers: () => readdirSync(dir) };
+  return { env: { TMPDIR: dir }, leftovers: () => readdirSync(dir).filter((d) => d.startsWith('daxlab-')) };
 }
 
 test.serial('segfault, user-space timeout, kernel hang and kernel panic each cost one step only', async (t) => {
@@ -62,7 +62,7 @@ test.serial('segfault, user-space timeout, kernel hang and kernel panic each cos
 
 test.serial('SIGINT mid-step keeps finished steps; --resume finishes without redoing them', async (t) => {
   const out = join(tmp(), 'run');
-  const child = spawnRun([ONE, `${F}/../nap`, '--out', out]);
+  const child = spawnRun([ONE, `${F}/nap`, '--out', out]);
   await waitFor('first step on disk and the nap step running', () => readIf(join(out, 'steps.jsonl')).includes('tl-one') && / begin repro /.test(readIf(join(out, 'agent-1.log')).split('\n').slice(-3).join('\n')));
   child.kill('SIGINT');
   const r = await child;
@@ -85,7 +85,7 @@ test.serial('SIGINT mid-step keeps finished steps; --resume finishes without red
 
 test.serial('SIGTERM is recorded as an interruption and cleans up the guest', async (t) => {
   const out = join(tmp(), 'run');
-  const child = spawnRun([`${F}/../nap`, '--out', out]);
+  const child = spawnRun([`${F}/nap`, '--out', out]);
   await waitFor('the nap step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))));
   child.kill('SIGTERM');
   const r = await child;
@@ -98,7 +98,7 @@ test.serial('SIGTERM is recorded as an interruption and cleans up the guest', as
 
 test.serial('QEMU killed under a step: the step is crashed, the rest runs in a new boot', async (t) => {
   const out = join(tmp(), 'run');
-  const child = spawnRun([`${F}/../nap`, ONE, '--out', out]);
+  const child = spawnRun([`${F}/nap`, ONE, '--out', out]);
   const dir = await waitFor('the nap step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))) && guestDirOf(readIf(join(out, 'summary.json'))));
   const pids = await qemuPids(dir);
   t.is(pids.length, 1);
