@@ -119,3 +119,38 @@ test('synthetic 5.x format: no timestamps, no <TASK> markers, module frames, WAR
   t.is(h.comm, 'repro');
   t.is(h.pid, 813);
 });
+
+// Edge cases derived from the real Debian 6.12 capture by derive.ts.
+test('printk.time=0: the same findings, titles and steps as with timestamps', (t) => {
+  const timed = parseConsoleText(load('debian-6.12-sysrq-hung-panic.log'));
+  const untimed = parseConsoleText(load('derived-notime-debian-6.12.log'));
+  t.deepEqual(brief(untimed), brief(timed));
+  t.deepEqual(untimed.map((f) => f.frames), timed.map((f) => f.frames));
+  t.deepEqual(untimed.map((f) => [f.line, f.pid, f.comm, f.taint]), timed.map((f) => [f.line, f.pid, f.comm, f.taint]));
+});
+
+test('two hung-task reports interleaved without caller ids: both flagged corrupted, nothing invented', (t) => {
+  const fs = parseConsoleText(load('derived-interleaved-debian-6.12.log'));
+  t.deepEqual(brief(fs), [
+    '3 hung-task | INFO: task hung (corrupted)',
+    '3 hung-task | INFO: task hung in mnt_want_write (corrupted)',
+    '3 hung-task | INFO: task hung in mnt_want_write',
+    '4 panic | kernel panic: sysrq triggered crash',
+  ]);
+});
+
+test('a report cut by a reboot is corrupted; the next boot starts outside any step', (t) => {
+  const text = load('derived-reboot-debian-6.12.log');
+  const p = new ConsoleParser();
+  const fs: Finding[] = [];
+  let stepAfterBanner: number | undefined = -1;
+  let banners = 0;
+  for (const l of text.split('\n')) {
+    fs.push(...p.push(l));
+    if (l.includes('Linux version ') && ++banners === 2) stepAfterBanner = p.currentStep;
+  }
+  fs.push(...p.end());
+  t.deepEqual(brief(fs), ['3 hung-task | INFO: task hung in mnt_want_write (corrupted)']);
+  t.is(stepAfterBanner, undefined);
+  t.false(fs[0]?.text.includes('Linux version'), 'the new boot is not part of the cut report');
+});

@@ -266,7 +266,7 @@ export class ConsoleParser {
     const t = text.trimStart();
     if (t.startsWith('Call Trace:')) {
       if (o.trace === 0) o.trace = 1;
-      else if (o.trace === 1) o.corrupted = true; // a second stack started inside ours
+      else o.corrupted = true; // a second stack inside one report: another CPU's output mixed in
       return;
     }
     if (t.startsWith('CPU: ')) {

@@ -43,6 +43,44 @@ function interleave(a: string[], b: string[]): string[] {
   return out;
 }
 
+const PID = /^(?:\[\s*\d+\.\d+\] ?)?(?:CPU: \d+ (?:UID: \d+ )?PID: (\d+) |WARNING: CPU: \d+ PID: (\d+) )/;
+
+/** The task that printed a report: the PID on its first "CPU: N PID: M" (or WARNING) line. */
+function printer(report: string[]): string {
+  for (const l of report) {
+    const m = PID.exec(l);
+    if (m) return `T${m[1] ?? m[2]}`;
+  }
+  throw new Error('report without a PID line');
+}
+
+/** Add a caller id after the timestamp, the way CONFIG_PRINTK_CALLER prints it. */
+function withCaller(l: string, caller: string): string {
+  const id = `[${caller.padStart(6)}]`;
+  const m = TS.exec(l);
+  return m ? `${m[0].trimEnd()}${id} ${l.slice(m[0].length)}` : `${id} ${l}`;
+}
+
+/**
+ * Two reports from two tasks printed at once, as a kernel with CONFIG_PRINTK_CALLER shows it:
+ * each report's lines carry its task's id, everything else the agent's (T1).
+ */
+export function deriveCallers(source: string, tag: string, first: { start: RegExp; end: RegExp }, second: { start: RegExp; end: RegExp }): void {
+  const lines = read(source);
+  const [a0, a1] = span(lines, first.start, first.end);
+  const [b0, b1] = span(lines, second.start, second.end, a1);
+  const a = lines.slice(a0, a1 + 1);
+  const b = lines.slice(b0, b1 + 1);
+  const ca = printer(a);
+  const cb = printer(b);
+  if (ca === cb) throw new Error('both reports come from one task');
+  const tagged = (xs: string[], c: string): string[] => xs.map((l) => withCaller(l, c));
+  const other = (xs: string[]): string[] => tagged(xs, 'T1');
+  const merged = [...other(lines.slice(0, a0)), ...interleave(tagged(a, ca), tagged(b, cb)), ...other(lines.slice(a1 + 1, b0)), ...other(lines.slice(b1 + 1))];
+  write(`derived-interleaved-callers-${tag}.log`, merged);
+  write(`derived-interleaved-${tag}.log`, merged.map(noCaller));
+}
+
 export function derive(source: string, tag: string, first: { start: RegExp; end: RegExp }, second: { start: RegExp; end: RegExp }): void {
   const lines = read(source);
   write(`derived-notime-${tag}.log`, lines.map(noTime));
@@ -54,7 +92,6 @@ export function derive(source: string, tag: string, first: { start: RegExp; end:
   const a = lines.slice(a0, a1 + 1);
   const b = lines.slice(b0, b1 + 1);
   const merged = [...lines.slice(0, a0), ...interleave(a, b), ...lines.slice(a1 + 1, b0), ...lines.slice(b1 + 1)];
-  if (hasCallers) write(`derived-interleaved-callers-${tag}.log`, merged);
   write(`derived-interleaved-${tag}.log`, merged.map(noCaller));
   // A reboot in the middle of the first report: the log continues with a new boot.
   const cut = a0 + Math.floor((a1 - a0) / 2);
