@@ -26,7 +26,9 @@ export function scrub(s: string): string {
 }
 
 export function splitLine(input: string): ConsoleLine {
-  let raw = input.length > MAX_LINE_CHARS ? input.slice(0, MAX_LINE_CHARS) : input;
+  // A slice would pin the whole input line in memory for as long as a report keeps it (V8
+  // sliced strings share their parent): copy the kept prefix of an over-long line instead.
+  let raw = input.length > MAX_LINE_CHARS ? Buffer.from(input.slice(0, MAX_LINE_CHARS), 'utf16le').toString('utf16le') : input;
   // Serial consoles end lines with \r\n.
   const last = raw.charCodeAt(raw.length - 1);
   if (last === 0x0d || last === 0x20 || last === 0x09 || last === 0x0a) raw = raw.trimEnd();
