@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleParser, parseConsoleText, type Finding } from '../harness/console/parser.ts';
 import { dedupFindings } from '../harness/console/dedup.ts';
+import { BootFindings, FULL_FINDINGS_PER_TITLE } from '../harness/console/boot-findings.ts';
 
 const DATA = join(import.meta.dirname, 'data', 'console');
 const load = (name: string): string => readFileSync(join(DATA, name), 'latin1');
@@ -153,4 +154,15 @@ test('a report cut by a reboot is corrupted; the next boot starts outside any st
   t.deepEqual(brief(fs), ['3 hung-task | INFO: task hung in mnt_want_write (corrupted)']);
   t.is(stepAfterBanner, undefined);
   t.false(fs[0]?.text.includes('Linux version'), 'the new boot is not part of the cut report');
+});
+
+test('a guest repeating one report forever: counts stay exact, memory does not grow with it', (t) => {
+  const hung = load('debian-6.12-sysrq-hung-panic.log').split('\n').slice(1562, 1591);
+  const b = new BootFindings();
+  for (let i = 0; i < 200; i++) for (const l of hung) b.push(l);
+  b.end();
+  t.is(b.all.length, 200);
+  t.true(b.all.every((f) => f.title === 'INFO: task hung in mnt_want_write'));
+  t.is(b.all.filter((f) => f.text !== '').length, FULL_FINDINGS_PER_TITLE);
+  t.is(dedupFindings(b.all)[0]?.count, 200);
 });
