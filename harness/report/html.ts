@@ -46,7 +46,9 @@ export function text(s: string, max: number): string {
   const head = cut ? s.slice(0, max) : s;
   // A cut through a surrogate pair would leave half a character.
   const safe = cut && /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
-  return markControls(escapeHtml(safe)) + (cut ? `<span class="cut">… [${s.length - safe.length} more characters not shown]</span>` : '');
+  // Lone surrogates (JSON can carry them) are not characters: show the replacement character.
+  const whole = safe.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return markControls(escapeHtml(whole)) + (cut ? `<span class="cut">… [${s.length - safe.length} more characters not shown]</span>` : '');
 }
 
 function pre(s: string, o: Required<RenderOptions>, cls = ''): string {
