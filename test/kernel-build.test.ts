@@ -1,13 +1,13 @@
 // Real kernel builds from Debian's linux-source-6.12. Always run: the kconfig and patch paths on
 // the real tree (no compiling; the first run extracts the source into the daxlab cache). Opt-in
-// with DAXLAB_SLOW_TESTS=1: a real bzImage build, an incremental one-file-patch rebuild and
-// cache hits (minutes on 2 cores; ccache makes repeats faster).
+// with DAXLAB_SLOW_TESTS=1: the debug kernel (images/kernels/debug-6.12.yaml; a real build unless
+// cached), an incremental one-file-patch rebuild on top of it, and cache hits.
 import test from 'ava';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildKernel } from '../harness/kernel/build.ts';
+import { buildKernel, loadBuildSpecFile } from '../harness/kernel/build.ts';
 import { parseInlineBuildSpec } from '../harness/kernel/buildspec.ts';
 import { readBzImageInfo } from '../harness/kernel/bzimage.ts';
 import { prepareSource } from '../harness/kernel/source.ts';
@@ -58,28 +58,30 @@ test.serial('a patch that does not apply to the real tree fails before the works
   t.deepEqual(await leftovers(), []);
 });
 
-/** A one-line change to a file every config compiles, made against the tree actually used. */
+/**
+ * A one-line change to fs/dax.c, made against the tree actually used and unique per run, so the
+ * patched build is a real (incremental) build rather than a cache hit from an earlier run.
+ */
 async function onePatch(dir: string): Promise<string> {
   const src = await prepareSource({ kind: 'debian-src', series: '6.12' }, log);
-  const orig = await readFile(join(src.dir, 'kernel/panic.c'), 'utf8');
-  const changed = orig.replace('int panic_on_oops = IS_ENABLED(CONFIG_PANIC_ON_OOPS);', 'int panic_on_oops = IS_ENABLED(CONFIG_PANIC_ON_OOPS); /* daxlab test */');
-  if (changed === orig) throw new Error('kernel/panic.c anchor not found');
-  await mkdtemp(join(dir, 'x')).then((d) => rm(d, { recursive: true }));
-  const a = join(dir, 'a');
-  const b = join(dir, 'b');
-  for (const [root, text] of [[a, orig], [b, changed]] as const) {
-    await execa('mkdir', ['-p', join(root, 'kernel')]);
-    await writeFile(join(root, 'kernel', 'panic.c'), text);
+  const orig = await readFile(join(src.dir, 'fs/dax.c'), 'utf8');
+  const anchor = 'WARN_ON_ONCE(trunc && page_ref_count(page) > 1);';
+  const changed = orig.replace(anchor, `${anchor} /* daxlab test ${Date.now()} */`);
+  if (changed === orig) throw new Error('fs/dax.c anchor not found');
+  for (const [side, text] of [['a', orig], ['b', changed]] as const) {
+    await mkdir(join(dir, side, 'fs'), { recursive: true });
+    await writeFile(join(dir, side, 'fs', 'dax.c'), text);
   }
-  const d = await execa('diff', ['-u', 'a/kernel/panic.c', 'b/kernel/panic.c'], { cwd: dir, reject: false });
-  const p = join(dir, 'panic-comment.patch');
+  const d = await execa('diff', ['-u', 'a/fs/dax.c', 'b/fs/dax.c'], { cwd: dir, reject: false });
+  const p = join(dir, 'dax-comment.patch');
   await writeFile(p, d.stdout + '\n');
   return p;
 }
 
+const debugSpec = join(import.meta.dirname, '..', 'images', 'kernels', 'debug-6.12.yaml');
 const slowTitle = slow
-  ? 'real bzImage build, incremental one-file-patch rebuild, cache hits (DAXLAB_SLOW_TESTS=1)'
-  : 'real build skipped: set DAXLAB_SLOW_TESTS=1 for bzImage build + one-file patch + cache hit (fast parts above ran)';
+  ? 'real build of the debug kernel, incremental one-file-patch rebuild, cache hits (DAXLAB_SLOW_TESTS=1)'
+  : 'real build skipped: set DAXLAB_SLOW_TESTS=1 for the debug kernel build + one-file patch + cache hit (fast parts above ran)';
 test.serial(slowTitle, async (t) => {
   if (!slow) {
     t.pass();
@@ -87,30 +89,33 @@ test.serial(slowTitle, async (t) => {
   }
   const dir = await mkdtemp(join(tmpdir(), 'daxlab-kb-'));
   try {
-    const base = parseInlineBuildSpec('source=debian-src:6.12,config=tiny', dir);
-    const a = await buildKernel(base, 'source=debian-src:6.12,config=tiny', log);
+    // The debug kernel: a real build the first time, a cache hit after that.
+    const base = await loadBuildSpecFile(debugSpec);
+    const a = await buildKernel(base, debugSpec, log);
     const info = await readBzImageInfo(a.kernel.bzImage);
     t.regex(info?.release ?? '', /^6\.12\.\d+/);
     t.is(a.kernel.modulesDir, undefined);
-    t.regex(await readFile(a.kernel.config ?? '', 'utf8'), /CONFIG_SERIAL_8250=y/);
-    t.log(`base build: ${a.seconds.toFixed(1)} s (hit=${a.hit})`);
+    const cfg = await readFile(a.kernel.config ?? '', 'utf8');
+    for (const o of ['CONFIG_PROVE_LOCKING=y', 'CONFIG_GUP_TEST=y', 'CONFIG_FS_DAX=y', 'CONFIG_SERIAL_8250=y']) t.true(cfg.includes(`${o}\n`), o);
+    t.log(`debug kernel: ${a.seconds.toFixed(1)} s (cache hit: ${a.hit})`);
 
     const patch = await onePatch(dir);
-    const patched = parseInlineBuildSpec(`source=debian-src:6.12,config=tiny,patches=${patch}`, dir);
-    const b = await buildKernel(patched, 'patched', log);
+    const patched = { ...base, patches: [{ kind: 'path' as const, path: patch }] };
+    const b = await buildKernel(patched, 'debug + one-file patch', log);
     t.false(b.hit);
     t.not(b.kernel.key, a.kernel.key);
     const meta = JSON.parse(await readFile(join(b.entryDir, 'patches.json'), 'utf8')) as { patch: string; method: string }[];
     t.deepEqual(meta.map((m) => m.method), ['patch -p1']);
+    t.true(b.seconds < 300, `one-file patch rebuild took ${b.seconds} s`);
     t.log(`one-file patch rebuild: ${b.seconds.toFixed(1)} s`);
 
-    const c = await buildKernel(patched, 'patched', log);
+    const c = await buildKernel(patched, 'debug + one-file patch', log);
     t.true(c.hit);
     t.is(c.kernel.bzImage, b.kernel.bzImage);
     t.true(c.seconds < 15, `cache hit took ${c.seconds} s`);
     t.log(`cache hit: ${c.seconds.toFixed(1)} s`);
     // Back to the unpatched kernel: a cache hit too, not a rebuild.
-    t.true((await buildKernel(base, 'base', log)).hit);
+    t.true((await buildKernel(base, debugSpec, log)).hit);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
