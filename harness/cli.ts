@@ -5,6 +5,7 @@ import { registerFindingsCommand } from './console/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
 import { registerReportCommand, writeRunReport } from './report/command.ts';
 import { DEFAULT_KERNEL } from './kernel/resolve.ts';
+import { checkOutDir } from './results/store.ts';
 import { renderTable, tableRows } from './results/table.ts';
 import { run } from './run/runner.ts';
 import { parseSize } from './scenario/units.ts';
@@ -47,6 +48,7 @@ program
     if (bootTimeoutS !== undefined && !(bootTimeoutS > 0)) throw new UserError(`--boot-timeout must be a positive number of seconds`);
     const graceS = opts.grace ? Number(opts.grace) : undefined;
     if (graceS !== undefined && !(graceS > 0)) throw new UserError(`--grace must be a positive number of seconds`);
+    if (opts.out) await checkOutDir(opts.out);
     const r = await run({
       scenarioArgs: scenarios,
       kernel: opts.kernel,

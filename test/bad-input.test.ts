@@ -4,7 +4,7 @@
 // (test/data/bad-input/ktree) so the patch and kconfig checks of the real build pipeline run in
 // seconds; each gets a cache of its own so nothing half-built could hide among old entries.
 import test, { type ExecutionContext } from 'ava';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -36,6 +36,8 @@ interface Case {
   /** Run as an unprivileged user, so a missing host package is reported instead of installed. */
   unprivileged?: boolean;
   setup?: (d: Dirs) => void;
+  /** Extra checks that nothing was written. */
+  after?: (t: ExecutionContext, d: Dirs) => void;
   /** Skip with a logged reason when the machine cannot present this case. */
   precondition?: () => string | undefined;
 }
@@ -159,7 +161,39 @@ const cases: Case[] = [
   { name: 'findings on a missing console log', args: () => ['findings', '--console', '/nonexistent/console-1.log'], expect: plain('not a file: /nonexistent/console-1.log') },
   { name: 'catalog show of an unknown id', args: () => ['catalog', 'show', 'no-such-entry'], expect: plain("no catalog entry 'no-such-entry' \\(known: .*truncate-latency") },
   { name: 'report of a run that does not exist', args: () => ['report', 'no-such-run'], expect: plain("no run 'no-such-run'") },
+  {
+    name: 'report of a truncated summary.json',
+    setup: (d) => writeRun(d, '{"schema": 1, "runId": "202'),
+    args: (d) => ['report', join(d.base, 'run')],
+    expect: plain('cannot read \\S*/run/summary\\.json: '),
+    after: (t, d) => t.false(existsSync(join(d.base, 'run', 'report.html')), 'no report written'),
+  },
+  {
+    name: 'report of a JSON file that is not a run summary',
+    setup: (d) => writeRun(d, '{"schema": 1, "steps": "many"}'),
+    args: (d) => ['report', join(d.base, 'run')],
+    expect: plain('\\S*/run/summary\\.json: not a daxlab run summary'),
+    after: (t, d) => t.false(existsSync(join(d.base, 'run', 'report.html')), 'no report written'),
+  },
+  {
+    name: '--out names an existing file',
+    setup: (d) => writeFileSync(join(d.base, 'file'), 'keep me\n'),
+    args: (d) => ['run', `${B}/good.yaml`, '--out', join(d.base, 'file')],
+    expect: plain('--out \\S*/file: exists and is not a directory'),
+    after: (t, d) => t.is(readFileSync(join(d.base, 'file'), 'utf8'), 'keep me\n', 'the file is untouched'),
+  },
+  {
+    name: '--out below a file',
+    setup: (d) => writeFileSync(join(d.base, 'file'), ''),
+    args: (d) => ['run', `${B}/good.yaml`, '--out', join(d.base, 'file', 'run')],
+    expect: plain('--out \\S*/file/run: \\S*/file is not a directory'),
+  },
 ];
+
+function writeRun(d: Dirs, summaryJson: string): void {
+  mkdirSync(join(d.base, 'run'));
+  writeFileSync(join(d.base, 'run', 'summary.json'), summaryJson);
+}
 
 function missingSourceSeries(): string | undefined {
   return ['6.1', '6.12'].find((s) => !existsSync(`/usr/src/linux-source-${s}.tar.xz`));
@@ -234,6 +268,7 @@ const badInput = test.macro({
     t.false(existsSync(d.out), 'no results directory at --out');
     t.false(existsSync(d.results), 'no results/<run-id> directory');
     t.deepEqual(readdirSync(d.tmp).filter((n) => !n.startsWith('tsx-')), [], 'no temp dirs left');
+    c.after?.(t, d);
     if (c.ownCache) {
       const kernels = join(d.cache, 'kernels');
       t.deepEqual(existsSync(kernels) ? readdirSync(kernels) : [], [], 'no kernel cache entry, complete or half-built');

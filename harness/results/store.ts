@@ -3,7 +3,7 @@
 import { appendFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { repoRoot } from '../util/paths.ts';
 import { SUMMARY_SCHEMA, type RunSummary, type StepResult } from './types.ts';
@@ -83,4 +83,19 @@ export async function findRunDir(ref: string): Promise<string> {
     if (st?.isFile() && c.endsWith('summary.json')) return resolve(c, '..');
   }
   throw new UserError(`no run '${ref}' (expected a run id under ${defaultResultsRoot()} or a results directory)`);
+}
+
+/**
+ * `--out DIR` must be creatable: checked before any work, so a path through a file does not
+ * surface as a stack trace after the kernel and image are ready.
+ */
+export async function checkOutDir(dir: string): Promise<void> {
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    const st = await stat(p).catch(() => undefined);
+    if (st) {
+      if (!st.isDirectory()) throw new UserError(`--out ${dir}: ${p === resolve(dir) ? 'exists and is not a directory' : `${p} is not a directory`}`);
+      return;
+    }
+    if (p === dirname(p)) return;
+  }
 }
