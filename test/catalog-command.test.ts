@@ -188,8 +188,12 @@ test('each known-bad patch applies to linux-source-6.12 and has a kernel spec ne
   const withPatch = ENTRIES.filter((id) => existsSync(join('scenarios', id, 'known-bad.patch')));
   t.true(withPatch.includes('dio-pin-vs-truncate'));
   const tarball = '/usr/src/linux-source-6.12.tar.xz';
+  const { loadScenarioFile } = await import('../harness/scenario/load.ts');
   for (const id of withPatch) {
     t.true(existsSync(join('scenarios', id, 'known-bad-kernel.yaml')), id);
+    const run = await loadScenarioFile(join('scenarios', id, 'known-bad.yaml'));
+    t.is(run.id, `${id}.known-bad`);
+    t.true(run.daxModes.every((d) => d !== 'never'), `${id}: the known-bad run exercises DAX`);
   }
   if (!existsSync(tarball)) return t.log(`${tarball} absent: apply check skipped`);
   const dir = mkdtempSync(join(tmpdir(), 'daxlab-kb-'));
