@@ -3,7 +3,7 @@
 // sequences, OSC 52, BEL, NUL, invalid UTF-8, 100 MB lines); one real guest run prints the same
 // from a reproducer and /dev/kmsg and every view of the run is checked.
 import test from 'ava';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -11,6 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { LineSplitter, parseAgentLine } from '../harness/agent/protocol.ts';
 import { CappedLog } from '../harness/console/capture.ts';
 import { ConsoleParser } from '../harness/console/parser.ts';
+import { readTail } from '../harness/report/command.ts';
 import { renderRunHtml } from '../harness/report/html.ts';
 import { parseReproOutput } from '../harness/results/output.ts';
 import { renderTable, tableRows } from '../harness/results/table.ts';
@@ -233,6 +234,38 @@ test('ConsoleParser: 100 MB lines inside a report keep memory bounded and the re
   t.true((f?.text.length ?? Infinity) < 64 * 1024, `report text ${f?.text.length} characters`);
   t.notRegex(f?.text ?? '', /[\x00-\x08\x0b-\x1f\x7f]/, 'report text scrubbed of controls');
   t.true(grown < 250, `rss grew ${grown.toFixed(0)} MB over 500 MB of input`);
+});
+
+test('readTail reads only the end of a huge log and starts at a whole line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'daxlab-untrusted-'));
+  const file = join(dir, 'console-1.log');
+  // 20 MB of multi-byte characters, so the cut lands inside one, then a last hostile line.
+  writeFileSync(file, Buffer.concat([Buffer.from('é'.repeat(10 * MB) + '\n'), Buffer.from(`last: ${SCRIPT}${CLEAR}\n`)]));
+  const tail = await readTail(file, 4096);
+  t.truthy(tail);
+  t.is(tail?.text, `last: ${SCRIPT}${CLEAR}\n`, 'the partial first line (and half character) dropped');
+  t.is(tail?.skippedBytes, 20 * MB + 1);
+  t.is(await readTail(join(dir, 'missing.log')), undefined);
+});
+
+test('daxlab report writes a bounded, inert page from a run directory', async (t) => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'daxlab-untrusted-')), 'run');
+  mkdirSync(dir);
+  const s = summary();
+  // summary.json as a run writes it: outputs already capped by the runner, still hostile.
+  for (const st of s.steps) st.output = [HOSTILE, 'o'.repeat(64 * 1024)];
+  for (const f of s.findings) f.text = `${HOSTILE}\n${'f'.repeat(64 * 1024)}`;
+  s.boots[0]!.consoleLog = '../../../etc/passwd'; // a path from a file on disk must not leave the run dir
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(s));
+  writeFileSync(join(dir, 'passwd'), `${'c'.repeat(30 * MB)}\nconsole tail ${SCRIPT}${OSC52}\n`);
+  const r = await daxlab(['report', dir]);
+  t.is(r.exitCode, 0, String(r.all));
+  t.regex(String(r.stdout), /^\S+\/run\/report\.html \(\d+ KiB\)$/);
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  assertInertHtml(t, html);
+  t.true(html.includes('console tail &lt;script&gt;'), 'tail of the log (basename only) shown, escaped');
+  t.false(html.includes('root:x:0:0'), 'no file outside the run directory read');
+  t.true(statSync(join(dir, 'report.html')).size < 1 * MB);
 });
 
 test('a real guest run of a hostile reproducer: completes, and no view of it carries the guest\'s markup or controls', async (t) => {
