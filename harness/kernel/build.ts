@@ -111,7 +111,10 @@ export interface AppliedPatch {
 export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string) => void): Promise<BuildResult> {
   const t0 = Date.now();
   await ensureHostTools(BUILD_TOOLS, BUILD_FILES, log);
-  const source = await prepareSource(spec.source, log);
+  const source = await prepareSource(spec.source, log).catch((e: unknown) => {
+    // "not a kernel tree", "ref not found": the spec's source line is what to fix.
+    throw e instanceof UserError && !e.location && spec.sourceWhere ? new UserError(e.message, spec.sourceWhere) : e;
+  });
   const { requests, texts } = await configRequests(spec);
   const scratchDirs: string[] = [];
   const scratch = async (): Promise<string> => {

@@ -53,6 +53,8 @@ export interface BuildSpec {
   patches: PatchSpec[];
   /** The spec file, or `inline`. */
   origin: string;
+  /** Where `source` was written, for errors found only when the tree is looked at. */
+  sourceWhere?: SourceLocation | undefined;
 }
 
 export const KCONFIG_DIR = join(imagesDir, 'kconfig');
@@ -181,6 +183,7 @@ export function parseBuildSpecYaml(text: string, file: string): BuildSpec {
     throw new UserError('expected a string', at(n as Node, field));
   };
   let source: SourceSpec | undefined;
+  let sourceWhere: SourceLocation | undefined;
   let config: ConfigSpec | undefined;
   const patches: PatchSpec[] = [];
   for (const pair of root.items) {
@@ -188,6 +191,7 @@ export function parseBuildSpecYaml(text: string, file: string): BuildSpec {
     const v = pair.value as Node | null;
     const where = at(v ?? (pair.key as Node), key);
     if (key === 'source') {
+      sourceWhere = where;
       if (isMap(v)) {
         const o = v.toJSON() as Record<string, unknown>;
         if (typeof o['git'] === 'string') source = parseSource(`git:${o['git']}@${String(o['ref'] ?? 'HEAD')}`, baseDir, where);
@@ -225,5 +229,5 @@ export function parseBuildSpecYaml(text: string, file: string): BuildSpec {
   }
   if (!source) throw new UserError('missing source: (e.g. debian-src:6.12)', { file, line: 1 });
   if (!config) throw new UserError('missing config: (e.g. tiny+guest+dax+lockdep)', { file, line: 1 });
-  return { source, config, patches, origin: file };
+  return { source, config, patches, origin: file, sourceWhere };
 }
