@@ -4,7 +4,7 @@
 export const MODULE_GROUPS = {
   pmem: ['libnvdimm', 'nfit', 'nd_pmem', 'nd_btt', 'dax_pmem', 'dax_pmem_core', 'device_dax'],
   ext4: ['crc32c_generic', 'ext4'], // ext4 asks the crypto API for crc32c at mount time
-  xfs: ['xfs'],
+  xfs: ['crc32c_generic', 'xfs'], // libcrc32c (xfs) needs the crc32c algorithm registered, as ext4 does
   scratch: ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'ext4'], // virtio_pci is a module on Debian 6.1
 } as const;
 export type ModuleGroup = keyof typeof MODULE_GROUPS;
