@@ -73,7 +73,8 @@ program
       }
       process.stdout.write('\n');
     }
-    const boots = r.summary.boots.map((b) => `boot ${b.index}: ${b.end}, agent up ${b.timings.helloMs !== undefined ? (b.timings.helloMs / 1000).toFixed(1) : '-'}s, first step ${b.timings.firstStepMs !== undefined ? (b.timings.firstStepMs / 1000).toFixed(1) : '-'}s, total ${(b.timings.exitMs / 1000).toFixed(1)}s`);
+    const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
+    const boots = r.summary.boots.map((b) => `boot ${b.index}: ${b.end}, agent up ${sec(b.timings.helloMs)}, first reproducer ${sec(b.timings.firstReproMs)}, total ${sec(b.timings.exitMs)}`);
     process.stdout.write(`kernel ${r.summary.kernel.release} · accel ${r.summary.accel.accel} · ${boots.join(' · ')}\n`);
     process.stdout.write(`status: ${r.summary.status}${r.summary.statusReason ? ` (${r.summary.statusReason})` : ''}\n`);
     process.stdout.write(`results: ${r.dir}\n`);

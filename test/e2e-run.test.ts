@@ -1,8 +1,8 @@
 // End-to-end: the real CLI boots Debian's 6.12 kernel under QEMU with an NVDIMM, creates the
 // fsdax namespace, mounts ext4 and xfs with dax=always, and runs the truncate-latency reproducer.
 import test from 'ava';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunSummary } from '../harness/results/types.ts';
 import { daxlab } from './helpers.ts';
@@ -58,4 +58,20 @@ test.serial('the older Debian 6.1 kernel boots the same way', async (t) => {
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
   t.regex(s.kernel.release, /^6\.1\.0-/);
   t.deepEqual(s.steps.map((x) => x.status), ['pass', 'pass']);
+});
+
+test.serial('a local bzImage path with a modules directory boots like the packaged kernel', async (t) => {
+  // Point at the Debian kernel in the cache the way a user points at their own build tree.
+  const cache = process.env['DAXLAB_CACHE'] ?? join(homedir(), '.cache', 'daxlab');
+  const dir = readdirSync(join(cache, 'kernels')).find((d) => /^linux-image-6\.12\..*-amd64-unsigned$/.test(d));
+  t.truthy(dir, 'the first test fetched debian:6.12');
+  const k = join(cache, 'kernels', dir as string);
+  const out = join(mkdtempSync(join(tmpdir(), 'daxlab-test-')), 'run');
+  const r = await daxlab(['run', 'test/data/scenarios/tl-one', '--kernel', `${k}/bzImage,modules=${k}/modules`, '--out', out]);
+  t.is(r.exitCode, 0, String(r.all));
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
+  t.is(s.kernel.identity['source'], 'file');
+  t.regex(s.kernel.release, /^6\.12\./);
+  t.is(s.steps[0]?.status, 'pass');
+  t.true(s.image.modules.includes('nd_pmem'));
 });

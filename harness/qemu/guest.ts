@@ -48,7 +48,7 @@ export interface GuestOutcome {
   /** Console or agent log could not be written (disk full...). */
   logWriteError?: string | undefined;
   /** Milliseconds since QEMU was started. */
-  timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; byeMs?: number; exitMs: number };
+  timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; firstReproMs?: number; byeMs?: number; exitMs: number };
   /** Step that was running when the guest stopped answering, if any. */
   stuckStep?: number | undefined;
 }
@@ -111,6 +111,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       if (ev.event === 'ready') timings.readyMs = now;
       if (ev.event === 'begin') {
         timings.firstStepMs ??= now;
+        if (ev.kind === 'repro') timings.firstReproMs ??= now;
         running = ev.step;
         deadline = Date.now() + (ev.timeoutS + o.graceS) * 1000;
       } else if (ev.event === 'end') {

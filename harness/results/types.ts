@@ -67,7 +67,7 @@ export interface BootRecord {
   qemuExitCode: number | null;
   qemuSignal: string | null;
   qemuStderr: string;
-  timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; byeMs?: number; exitMs: number };
+  timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; firstReproMs?: number; byeMs?: number; exitMs: number };
   consoleLog: string;
   agentLog: string;
   guestRelease?: string;
