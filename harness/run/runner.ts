@@ -181,7 +181,10 @@ export async function run(o: RunOptions): Promise<RunResult> {
       summary.statusReason = why;
       break;
     }
-    if (summary.status === 'running') summary.status = 'completed';
+    if (summary.status === 'running') {
+      summary.status = 'completed';
+      summary.statusReason = outcomeLine(summary);
+    }
   } finally {
     setInterruptHandler(undefined);
     summary.finishedAt = new Date().toISOString();
@@ -189,6 +192,15 @@ export async function run(o: RunOptions): Promise<RunResult> {
     store.flush();
   }
   return { dir: store.dir, summary, writeError: store.writeError };
+}
+
+/** `4 steps: 3 pass, 1 hung; 2 boots` — what a nightly report or a person wants first. */
+export function outcomeLine(s: Pick<RunSummary, 'steps' | 'boots' | 'findings'>): string {
+  const counts = new Map<string, number>();
+  for (const st of s.steps) counts.set(st.status, (counts.get(st.status) ?? 0) + 1);
+  const parts = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+  const findings = s.findings.length ? `; ${s.findings.length} distinct console finding${s.findings.length > 1 ? 's' : ''}` : '';
+  return `${s.steps.length} steps: ${parts}; ${s.boots.length} boot${s.boots.length === 1 ? '' : 's'}${findings}`;
 }
 
 function bootFailureReason(out: GuestOutcome, panic: string | undefined): string {
