@@ -4,7 +4,7 @@
 // (test/data/bad-input/ktree) so the patch and kconfig checks of the real build pipeline run in
 // seconds; each gets a cache of its own so nothing half-built could hide among old entries.
 import test, { type ExecutionContext } from 'ava';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -231,6 +231,7 @@ const badInput = test.macro({
       return;
     }
     const base = mkdtempSync(join(tmpdir(), 'daxlab-bad-'));
+    t.teardown(() => rmSync(base, { recursive: true, force: true }));
     const d: Dirs = { base, out: join(base, 'out'), results: join(base, 'results'), tmp: join(base, 'tmp'), cache: join(base, 'cache') };
     mkdirSync(d.tmp);
     c.setup?.(d);

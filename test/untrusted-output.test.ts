@@ -3,7 +3,7 @@
 // sequences, OSC 52, BEL, NUL, invalid UTF-8, 100 MB lines); one real guest run prints the same
 // from a reproducer and /dev/kmsg and every view of the run is checked.
 import test from 'ava';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -28,6 +28,13 @@ const SCRIPT = "<script>alert('x')</script>";
 const HOSTILE = `${SCRIPT}${CLEAR}${OSC52}${BEL}nul:\0:${BAD_UTF8}<img src=x onerror=alert(1)></pre></td></table>`;
 /** Terminal controls a table or log line must never carry (tab and newline are layout). */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+/** A temp dir removed when the test ends (some hold tens of MB). */
+function scratchDir(t: import('ava').ExecutionContext): string {
+  const d = mkdtempSync(join(tmpdir(), 'daxlab-untrusted-'));
+  t.teardown(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
 
 function gc(): void {
   setFlagsFromString('--expose-gc');
@@ -199,7 +206,7 @@ test('LineSplitter cuts a 100 MB line once, drops its rest, and memory stays fla
 });
 
 test('CappedLog stores bytes as they came and stops at the cap with a marker', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'daxlab-untrusted-'));
+  const dir = scratchDir(t);
   const file = join(dir, 'console.log');
   const log = new CappedLog(file, MB);
   const raw = Buffer.concat([Buffer.from(HOSTILE, 'latin1'), Buffer.from([0x00, 0xff, 0x1b, 0x07, 0x0a])]);
@@ -237,7 +244,7 @@ test('ConsoleParser: 100 MB lines inside a report keep memory bounded and the re
 });
 
 test('readTail reads only the end of a huge log and starts at a whole line', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'daxlab-untrusted-'));
+  const dir = scratchDir(t);
   const file = join(dir, 'console-1.log');
   // 20 MB of multi-byte characters, so the cut lands inside one, then a last hostile line.
   writeFileSync(file, Buffer.concat([Buffer.from('é'.repeat(10 * MB) + '\n'), Buffer.from(`last: ${SCRIPT}${CLEAR}\n`)]));
@@ -249,7 +256,7 @@ test('readTail reads only the end of a huge log and starts at a whole line', asy
 });
 
 test('daxlab report writes a bounded, inert page from a run directory', async (t) => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'daxlab-untrusted-')), 'run');
+  const dir = join(scratchDir(t), 'run');
   mkdirSync(dir);
   const s = summary();
   // summary.json as a run writes it: outputs already capped by the runner, still hostile.
