@@ -86,11 +86,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
   }
-  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], o.firmware === 'seabios' ? [] : [QBOOT], o.log));
-  const kernel = await timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
-  o.log(`kernel ${kernel.release} (${kernel.spec})`);
-  const image = await timed(phases, 'imageMs', () => buildGuestImage(kernel, o.log));
-  o.log(`guest image ${image.key} ${(image.bytes / 1e6).toFixed(1)} MB${image.hit ? ' (cached)' : ''}`);
+  // Reproducers first: a typo in a C file should not wait for a kernel download or build.
   const binaries = new Map<string, { name: string; data: Buffer }>();
   await timed(phases, 'compileMs', async () => {
     for (const s of scenarios) {
@@ -98,6 +94,11 @@ export async function run(o: RunOptions): Promise<RunResult> {
       binaries.set(s.id, { name: `${s.id}.bin`, data: await readFile(c.path) });
     }
   });
+  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], o.firmware === 'seabios' ? [] : [QBOOT], o.log));
+  const kernel = await timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
+  o.log(`kernel ${kernel.release} (${kernel.spec})`);
+  const image = await timed(phases, 'imageMs', () => buildGuestImage(kernel, o.log));
+  o.log(`guest image ${image.key} ${(image.bytes / 1e6).toFixed(1)} MB${image.hit ? ' (cached)' : ''}`);
   const accel = await timed(phases, 'accelMs', () => chooseAccel(o.accel, kernel.bzImage, o.log));
   o.log(`accelerator: ${accel.accel} (${accel.reason}${accel.cached ? ', cached verdict' : ''})`);
 
