@@ -1,31 +1,26 @@
-// `daxlab run`: prepare (kernel, image, reproducers, accelerator), then boot guests until every
+// `daxlab run`: prepare (reproducers, kernel, image, accelerator), then boot guests until every
 // work item has a result. Results are written as each step finishes; a guest that dies mid-step
 // costs that step only, and the remaining items run in a fresh boot.
 import { hostname, cpus as hostCpus, totalmem, release as hostRelease } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
-import type { AgentEvent } from '../agent/protocol.ts';
-import { buildGuestImage, overlayArchive, type GuestImage } from '../image/initramfs.ts';
-import { modulesForGroups, type ModuleGroup } from '../image/modules.ts';
+import { buildGuestImage } from '../image/initramfs.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
-import { agentScript, nextBootBatch, planBoot, workItems, type BootPlan, type WorkItem } from '../plan/plan.ts';
+import { nextBootBatch, planBoot, workItems, type WorkItem } from '../plan/plan.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { Accel } from '../qemu/args.ts';
-import { runGuest, type GuestOutcome } from '../qemu/guest.ts';
+import type { GuestOutcome } from '../qemu/guest.ts';
 import { compileReproducer } from '../repro/compile.ts';
-import { parseReproOutput } from '../results/output.ts';
 import { defaultResultsRoot, findRunDir, newRunId, ResultsStore } from '../results/store.ts';
-import { SUMMARY_SCHEMA, type BootRecord, type RunSummary, type StepResult } from '../results/types.ts';
-import { stepVerdict } from '../results/verdict.ts';
-import { mergeRunFindings, withFindingVerdict } from '../results/findings.ts';
+import { SUMMARY_SCHEMA, type RunSummary } from '../results/types.ts';
 import { loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { setInterruptHandler } from '../util/cleanup.ts';
 import { UserError } from '../util/errors.ts';
 import { hashFile } from '../util/hash.ts';
 import { ensureHostTools } from '../host/tools.ts';
-import { BootConsole } from './boot-console.ts';
+import { bootOnce, errorStep, QBOOT } from './boot.ts';
 
 export interface RunOptions {
   scenarioArgs: string[];
@@ -51,8 +46,6 @@ export interface RunResult {
   writeError?: string | undefined;
 }
 
-const MAX_LINES_PER_STEP = 20000;
-const QBOOT = '/usr/share/qemu/qboot.rom';
 
 async function qemuVersion(): Promise<string> {
   const r = await execa('qemu-system-x86_64', ['--version'], { reject: false });
@@ -97,6 +90,10 @@ export async function run(o: RunOptions): Promise<RunResult> {
   await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], o.firmware === 'seabios' ? [] : [QBOOT], o.log));
   const kernel = await timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
   o.log(`kernel ${kernel.release} (${kernel.spec})`);
+  if (resumed && JSON.stringify(resumed.summary.kernel.identity) !== JSON.stringify(kernel.identity)) {
+    // e.g. apt now has a newer debian:6.12: half a run on each kernel would compare nothing.
+    throw new UserError(`cannot resume ${resumed.summary.runId}: '${kernelSpec}' now resolves to a different kernel (${JSON.stringify(kernel.identity)}, the run used ${JSON.stringify(resumed.summary.kernel.identity)})`);
+  }
   const image = await timed(phases, 'imageMs', () => buildGuestImage(kernel, o.log));
   o.log(`guest image ${image.key} ${(image.bytes / 1e6).toFixed(1)} MB${image.hit ? ' (cached)' : ''}`);
   const accel = await timed(phases, 'accelMs', () => chooseAccel(o.accel, kernel.bzImage, o.log));
@@ -214,178 +211,4 @@ function bootFailureReason(out: GuestOutcome, panic: string | undefined): string
     default:
       return `guest stopped before running any step (${out.end}${panic ? `: kernel panic: ${panic}` : err ? `: ${err}` : ''})`;
   }
-}
-
-function baseStep(it: WorkItem, boot: number): Omit<StepResult, 'status' | 'reason' | 'exitCode' | 'durationMs'> {
-  return { key: it.key, scenario: it.scenario, variant: it.variant, rep: it.rep, boot, samples: {}, metrics: {}, infos: [], output: [], stderr: [], findings: [], finishedAt: new Date().toISOString() };
-}
-
-function errorStep(it: WorkItem, boot: number, reason: string, status: StepResult['status'] = 'error'): StepResult {
-  return { ...baseStep(it, boot), status, reason, exitCode: null, durationMs: 0 };
-}
-
-interface BootArgs {
-  o: RunOptions;
-  store: ResultsStore;
-  plan: BootPlan;
-  bootIndex: number;
-  kernelBzImage: string;
-  image: GuestImage;
-  accel: Accel;
-  binaries: Map<string, { name: string; data: Buffer }>;
-  total: number;
-  setCurrent: (c: string) => void;
-  allowFor: (scenario: string) => string[];
-}
-
-async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; panic: string | undefined }> {
-  const { o, store, plan, bootIndex } = a;
-  const summary = store.summary;
-  const stepByN = new Map(plan.steps.map((s) => [s.n, s]));
-  const lines = new Map<number, { out: string[]; err: string[]; beganMs: number }>();
-  const neededBins = new Set(plan.steps.flatMap((s) => (s.item ? [s.item.scenario] : [])));
-  const groups: ModuleGroup[] = ['pmem', ...new Set(plan.steps.flatMap((s) => (s.item ? [s.item.variant.fs] : [])))];
-  if (plan.scratchBytes > 0) groups.push('scratch');
-  const modules = modulesForGroups(a.image.modules, a.image.moduleDeps, groups).map((m) => a.image.moduleFiles[m] ?? m);
-  const overlay = overlayArchive(agentScript(plan), [...a.binaries].filter(([id]) => neededBins.has(id)).map(([, b]) => b), modules);
-  const record: BootRecord = {
-    index: bootIndex,
-    argv: [],
-    end: 'running',
-    qemuExitCode: null,
-    qemuSignal: null,
-    qemuStderr: '',
-    timings: { exitMs: 0 },
-    consoleLog: `console-${bootIndex}.log`,
-    agentLog: `agent-${bootIndex}.log`,
-    setup: [],
-    warnings: [],
-    items: plan.steps.flatMap((s) => (s.item ? [s.item.key] : [])),
-  };
-  summary.boots.push(record);
-  store.flush();
-  const console = new BootConsole();
-  const failedSetup = new Map<string, string>(); // group -> why
-  const tcg = a.accel === 'tcg';
-  o.log(`boot ${bootIndex}: ${record.items.length} runs in ${plan.groups.length} filesystem setups (${a.accel})`);
-
-  const onEvent = (ev: AgentEvent, atMs: number): void => {
-    if (ev.event === 'hello') {
-      record.guestRelease = ev.release;
-      o.log(`boot ${bootIndex}: guest up after ${(atMs / 1000).toFixed(1)}s (${ev.release}, kernel uptime ${ev.uptimeS}s)`);
-      return;
-    }
-    if (ev.event === 'warn') {
-      record.warnings.push(ev.text);
-      return;
-    }
-    const step = stepByN.get(ev.step);
-    if (!step) return;
-    if (ev.event === 'begin') {
-      lines.set(ev.step, { out: [], err: [], beganMs: atMs });
-      a.setCurrent(`boot ${bootIndex} step ${ev.step} (${step.label})`);
-    } else if (ev.event === 'out' || ev.event === 'err') {
-      const l = lines.get(ev.step);
-      const arr = l ? (ev.event === 'out' ? l.out : l.err) : undefined;
-      if (arr && arr.length < MAX_LINES_PER_STEP) arr.push(ev.text);
-    } else if (ev.event === 'skip') {
-      if (step.kind !== 'repro' || !step.item) {
-        record.setup.push({ n: step.n, label: step.label, group: step.group, status: 'skipped', exitCode: null, ms: 0, output: [ev.reason] });
-      } else if (ev.reason === 'setup-failed') {
-        store.addStep(errorStep(step.item, bootIndex, `setup failed: ${failedSetup.get(step.group) ?? 'unknown'}`));
-      }
-      // 'after-hang': the item stays pending and runs in the next boot.
-    } else if (ev.event === 'end') {
-      const l = lines.get(ev.step) ?? { out: [], err: [], beganMs: atMs };
-      if (step.kind !== 'repro' || !step.item) {
-        const ok = ev.status === 'done' && ev.exitCode === 0;
-        record.setup.push({ n: step.n, label: step.label, group: step.group, status: ev.status, exitCode: ev.exitCode, ms: ev.ms, output: ok ? [] : [...l.err, ...l.out].slice(0, 50) });
-        if (!ok && step.kind === 'setup') {
-          const first = l.err.find((x) => x.trim()) ?? l.out.find((x) => x.trim()) ?? '';
-          failedSetup.set(step.group, `${step.label} ${ev.status === 'done' ? `exited ${ev.exitCode}` : ev.status}${first ? `: ${first.slice(0, 200)}` : ''}`);
-          o.log(`boot ${bootIndex}: setup '${step.label}' failed: ${failedSetup.get(step.group)}`);
-        }
-        store.flush();
-        return;
-      }
-      const out = parseReproOutput(l.out);
-      const v = stepVerdict({ status: ev.status, exitCode: ev.exitCode, timeoutS: step.timeoutS }, out);
-      const result: StepResult = {
-        ...baseStep(step.item, bootIndex),
-        status: v.status,
-        reason: v.reason,
-        exitCode: ev.exitCode,
-        durationMs: ev.ms,
-        samples: out.samples,
-        metrics: out.metrics,
-        infos: out.infos,
-        output: out.text,
-        stderr: l.err.slice(0, 2000),
-        findings: [],
-      };
-      store.addStep(withFindingVerdict(result, console.findingsFor(ev.step), a.allowFor(step.item.scenario)));
-      const done = summary.steps.length;
-      o.log(`[${done}/${a.total}] ${step.item.key}: ${v.status}${v.reason ? ` (${v.reason})` : ''} ${(ev.ms / 1000).toFixed(2)}s`);
-    }
-  };
-
-  const outcome = await runGuest({
-    bzImage: a.kernelBzImage,
-    baseImage: a.image.path,
-    overlay,
-    accel: a.accel,
-    cpus: o.cpus,
-    memBytes: o.memBytes,
-    pmemBytes: plan.pmemBytes,
-    scratchBytes: plan.scratchBytes,
-    scratchIops: plan.scratchIops,
-    consoleLog: store.path(record.consoleLog),
-    agentLog: store.path(record.agentLog),
-    consoleCap: o.consoleCap,
-    bios: o.firmware === 'seabios' ? undefined : QBOOT,
-    bootTimeoutS: o.bootTimeoutS ?? (tcg ? 300 : 60),
-    graceS: o.graceS ?? (tcg ? 60 : 20),
-    onEvent,
-    onConsoleLine: (line) => console.push(line),
-    onSpawn: (argv) => {
-      record.argv = argv;
-      store.flush();
-    },
-  });
-  record.end = outcome.end;
-  record.qemuExitCode = outcome.qemuExitCode;
-  record.qemuSignal = outcome.qemuSignal;
-  record.qemuStderr = outcome.qemuStderr;
-  record.timings = outcome.timings;
-  if (outcome.logWriteError) store.writeError ??= outcome.logWriteError;
-  if (outcome.consoleBytesDropped) record.warnings.push(`console capped: ${outcome.consoleBytesDropped} bytes dropped`);
-  console.end();
-  // A step that began but never ended: the guest died under it (panic, QEMU killed) or wedged.
-  const recorded = new Set(summary.steps.map((s) => s.key));
-  for (const [n, l] of lines) {
-    const step = stepByN.get(n);
-    if (!step?.item || recorded.has(step.item.key)) continue;
-    const hung = outcome.stuckStep === n;
-    const why = hung ? 'guest stopped answering during this step (host watchdog; SysRq task dump in the console log)' : `guest died during this step (${outcome.end}${console.lastPanic ? `: ${console.lastPanic}` : ''})`;
-    const out = parseReproOutput(l.out);
-    store.addStep({ ...errorStep(step.item, bootIndex, why, hung ? 'hung' : 'crashed'), samples: out.samples, metrics: out.metrics, infos: out.infos, output: out.text, stderr: l.err });
-    o.log(`${step.item.key}: ${hung ? 'hung' : 'crashed'} (${why})`);
-  }
-  // Reports can finish printing after the agent said the step ended (separate serial ports):
-  // now that the console is complete, attribute every finding and settle the verdicts again.
-  const stepOfKey = new Map(plan.steps.flatMap((s) => (s.item ? [[s.item.key, s.n] as const] : [])));
-  summary.steps = summary.steps.map((st) => {
-    const n = st.boot === bootIndex ? stepOfKey.get(st.key) : undefined;
-    return n === undefined ? st : withFindingVerdict(st, console.findingsFor(n), a.allowFor(st.scenario));
-  });
-  const whereOf = (n: number | undefined): string => {
-    const s = n === undefined ? undefined : stepByN.get(n);
-    return s?.item ? s.item.key : `boot ${bootIndex}: ${s ? s.label : 'outside steps'}`;
-  };
-  summary.findings = mergeRunFindings(summary.findings, console.all.map((f) => ({ finding: f, where: whereOf(f.step) })), bootIndex, record.consoleLog);
-  if (console.all.length) o.log(`boot ${bootIndex}: console findings: ${[...new Set(console.all.map((f) => f.title))].join('; ')}`);
-  store.flush();
-  const t = outcome.timings;
-  o.log(`boot ${bootIndex}: ${outcome.end} after ${(t.exitMs / 1000).toFixed(1)}s (agent up ${t.helloMs !== undefined ? (t.helloMs / 1000).toFixed(1) + 's' : 'never'}, first step ${t.firstStepMs !== undefined ? (t.firstStepMs / 1000).toFixed(1) + 's' : '-'})`);
-  return { outcome, panic: console.lastPanic };
 }
