@@ -64,7 +64,8 @@ const BANNER = /^Linux version \d/;
 const CUT_HERE = /^-+\[ cut here \]-+$/;
 const RULE = /^={10,}$/;
 const END_TRACE = /^---\[ end trace/;
-const END_PANIC = /^---\[ end Kernel panic/;
+// The last lines panic() prints; kernels without a stack dump in panic print only these.
+const END_PANIC = /^(?:---\[ end Kernel panic|Kernel Offset: |Rebooting in )/;
 const CPU_LINE = /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{1,64}?) (?:Not tainted|Tainted: ([A-Z][A-Z ]*?))\s+\d/;
 const TAINT = /(?:^|\s)(?:Not tainted|Tainted: ([A-Z][A-Z ]*[A-Z]|[A-Z]))(?:\s|$)/;
 const LOCKS_HELD = /^(?:\d+|no) locks? held by /;
@@ -105,7 +106,7 @@ export class ConsoleParser {
     const out: Finding[] = [];
     for (const [slot, o] of this.open) {
       this.forget(slot, o);
-      out.push(this.finish(o, !(o.h.end === 'locks' && o.locks > 0)));
+      out.push(this.finish(o, cutShort(o)));
     }
     this.step = undefined;
     this.recent.length = 0;
@@ -134,7 +135,7 @@ export class ConsoleParser {
     if (h && !(o && continues(o.h.kind, h))) {
       if (o) {
         this.forget(slot, o);
-        out.push(this.finish(o, !(o.h.end === 'locks' && o.locks > 0)));
+        out.push(this.finish(o, cutShort(o)));
       }
       if (h.kind === 'panic' && FATAL_EXCEPTION.test(text) && this.lineNo - this.lastEnd < 100) {
         return; // the panic an oops just caused: already reported as that oops
@@ -319,7 +320,7 @@ export class ConsoleParser {
         return RULE.test(text);
       case 'task':
         if (o.trace === 2) return true;
-        if (END_PANIC.test(text)) return true;
+        if (o.h.kind === 'panic' && END_PANIC.test(text)) return true;
         return o.trace === 0 && o.h.noTraceLimit !== undefined && o.count > o.h.noTraceLimit;
       case 'locks':
         return o.count > 40 && o.locks === 0;
@@ -341,12 +342,14 @@ export class ConsoleParser {
 
   private finish(o: Open, cut: boolean): Finding {
     this.lastEnd = this.lineNo;
+    o.frames = usableStack(o.frames);
+    o.taskFrames = usableStack(o.taskFrames);
     const frames = o.rip ? [o.rip, ...o.frames] : o.frames;
     const f: Finding = {
       kind: o.h.kind,
       title: titleFor(o),
       text: o.lines.join('\n') + (o.dropped ? `\n[daxlab: ${o.dropped} more lines of this report dropped]` : ''),
-      frames: frames.filter((x) => !x.unreliable).slice(0, MAX_FRAMES).map(publicFrame),
+      frames: frames.slice(0, MAX_FRAMES).map(publicFrame),
       corrupted: cut || o.corrupted,
       line: o.line,
     };
@@ -357,6 +360,25 @@ export class ConsoleParser {
     if (o.comm !== undefined) f.comm = scrub(o.comm);
     return f;
   }
+}
+
+/**
+ * The frames to believe. Normally the reliable ones: "? " marks stale return addresses the
+ * unwinder found on the stack. But a kernel without frame pointers or ORC (tinyconfig's guess
+ * unwinder) marks every frame "? ": then all of them are the stack, stale entries included.
+ */
+function usableStack(frames: ParsedFrame[]): ParsedFrame[] {
+  const reliable = frames.filter((f) => !f.unreliable);
+  if (reliable.length || !frames.length) return reliable;
+  return frames.map((f) => ({ ...f, unreliable: false }));
+}
+
+/** Whether a report still open when something else comes (EOF, reboot, another report) is cut. */
+function cutShort(o: Open): boolean {
+  if (o.h.end === 'locks') return o.locks === 0;
+  // After a panic nothing more is expected: only a stack that stopped halfway is a cut.
+  if (o.h.kind === 'panic') return o.trace === 1;
+  return true;
 }
 
 function publicFrame(p: ParsedFrame): Frame {

@@ -11,7 +11,8 @@ T=/sys/kernel/debug/daxlab_test
 cap() { out=$D/$1; shift; rm -f "$out"; npx tsx "$D/capture.ts" "$K" "$out" "$@"; }
 
 # Everything that is not lockdep, plus one lockdep report (RCU first: it leaves lockdep on, then
-# the inversion), each kind in its own step; the boot ends in a panic.
+# the inversion), each kind in its own step; the boot ends in a panic. The hang comes before the
+# oopses: once the kernel has oopsed (taint D) the hung task detector stays quiet.
 if [ "$PART" != lockdep ]; then
 cap splat-6.12-mixed.log --cmdline 'rcupdate.rcu_cpu_stall_timeout=5' -- \
   "echo rcu > $T" \
@@ -21,11 +22,11 @@ cap splat-6.12-mixed.log --cmdline 'rcupdate.rcu_cpu_stall_timeout=5' -- \
   'truncate -s 1234567 /mnt/dax/g && truncate -s 0 /mnt/dax/g' \
   "echo sleep > $T" \
   "echo ubsan > $T" \
+  "echo 2 > /proc/sys/kernel/hung_task_timeout_secs; echo hang > $T" \
+  "echo 0 > /proc/sys/kernel/hung_task_timeout_secs; echo 2 > /proc/sys/kernel/watchdog_thresh; echo lockup > $T" \
   "echo bug > $T" \
   "echo null > $T" \
   "echo gpf > $T" \
-  "echo 2 > /proc/sys/kernel/hung_task_timeout_secs; echo hang > $T" \
-  "echo 0 > /proc/sys/kernel/hung_task_timeout_secs; echo 2 > /proc/sys/kernel/watchdog_thresh; echo lockup > $T" \
   'echo c > /proc/sysrq-trigger'
 fi
 
