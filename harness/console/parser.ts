@@ -370,7 +370,9 @@ export class ConsoleParser {
 function usableStack(frames: ParsedFrame[]): ParsedFrame[] {
   const reliable = frames.filter((f) => !f.unreliable);
   if (reliable.length || !frames.length) return reliable;
-  return frames.map((f) => ({ ...f, unreliable: false }));
+  // "fn+0xe/0xe" points just past fn: a function pointer left on the stack (a timer callback,
+  // say), never a return address, so the guess unwinder's stale entries of that shape go.
+  return frames.filter((f) => f.offset === undefined || f.offset !== f.size).map((f) => ({ ...f, unreliable: false }));
 }
 
 /** Whether a report still open when something else comes (EOF, reboot, another report) is cut. */
