@@ -133,14 +133,20 @@ export class ConsoleParser {
     const o = this.open.get(slot);
     const h = matchHeader(text);
     if (h && !(o && continues(o.h.kind, h))) {
+      let cut = false;
       if (o) {
         this.forget(slot, o);
-        out.push(this.finish(o, cutShort(o)));
+        cut = cutShort(o);
+        out.push(this.finish(o, cut));
       }
       if (h.kind === 'panic' && FATAL_EXCEPTION.test(text) && this.lineNo - this.lastEnd < 100) {
         return; // the panic an oops just caused: already reported as that oops
       }
       this.start(h, cl, slot, out);
+      // A report that starts inside an unfinished one: without caller ids the rest of that one
+      // most likely continues inside this one (two CPUs printing at once).
+      const n = this.open.get(slot);
+      if (cut && n) n.corrupted = true;
       return;
     }
     if (!o) {

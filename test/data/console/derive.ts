@@ -101,4 +101,9 @@ export function derive(source: string, tag: string, first: { start: RegExp; end:
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
   derive('debian-6.12-sysrq-hung-panic.log', 'debian-6.12', { start: /INFO: task .* blocked for more than 2 seconds/, end: /<\/TASK>/ }, { start: /INFO: task .* blocked for more than 4 seconds/, end: /<\/TASK>/ });
+  // The lock inversion (sh in step 4) and the first truncate WARN (step 5) at the same time.
+  const circular = { start: /WARNING: possible circular locking dependency detected/, end: /<\/TASK>/ };
+  const warn = { start: /WARNING: CPU: \d+ PID: \d+ at .*dax_layout_busy_page_range/, end: /---\[ end trace/ };
+  derive('splat-6.12-mixed.log', 'splat-6.12', circular, warn);
+  deriveCallers('splat-6.12-mixed.log', 'splat-6.12', circular, warn);
 }
