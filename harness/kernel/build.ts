@@ -16,7 +16,8 @@ import { effectiveRequests, explainDropped, findDropped, mergeConfig, parseDotCo
 import { makeBuild, makeQuick } from './make.ts';
 import { applySeries, expandPatches, type PatchFile } from './patches.ts';
 import { prepareSource } from './source.ts';
-import { syncSource, withWorkspaceLock, workspaceFor } from './workspace.ts';
+import { syncSource, withWorkspaceLock, workspaceFor, type Workspace } from './workspace.ts';
+import { createHash } from 'node:crypto';
 import type { Kernel } from './types.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -95,6 +96,38 @@ async function kconfigDefs(srcDir: string, symbols: Set<string>): Promise<Map<st
   return out;
 }
 
+/** Files whose change can change the outcome of kconfig. */
+const KCONFIG_INPUT = /(^|\/)Kconfig[^/]*$|^scripts\/kconfig\/|\.config$/;
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * The workspace's .config when nothing kconfig reads has changed since it was made (same stamp,
+ * .config untouched): re-running tinyconfig + olddefconfig would give the same file and costs
+ * ~15 s of a ~45 s one-file-patch rebuild.
+ */
+async function configuredAlready(root: string, obj: string, stamp: string): Promise<string | undefined> {
+  try {
+    const prev = JSON.parse(await readFile(join(root, 'config-stamp.json'), 'utf8')) as { stamp?: string; config?: string };
+    const text = await readFile(join(obj, '.config'), 'utf8');
+    return prev.stamp === stamp && prev.config === sha256(Buffer.from(text)) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Base target(s), fragments merged over it, olddefconfig; returns the final .config text. */
+async function configure(ws: Workspace, base: string, requests: ConfigRequest[], names: string[], log: (s: string) => void): Promise<string> {
+  await rm(join(ws.root, 'config-stamp.json'), { force: true });
+  const baseTargets = CONFIG_BASES[base] ?? ['tinyconfig'];
+  log(`configuring: ${baseTargets.join(' + ')} + fragments ${names.join(', ')}`);
+  await makeQuick(ws, baseTargets);
+  const dotConfig = join(ws.obj, '.config');
+  await writeFile(dotConfig, mergeConfig(await readFile(dotConfig, 'utf8'), requests));
+  await makeQuick(ws, ['olddefconfig']);
+  return readFile(dotConfig, 'utf8');
+}
+
 export interface BuildResult {
   kernel: Kernel;
   hit: boolean;
@@ -127,12 +160,13 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
     const patches: PatchFile[] = await expandPatches(spec.patches, scratch);
     const effective = effectiveRequests(requests).map((r) => `${r.symbol}=${r.value}`);
     const configKey = hashValue({ base: spec.config.base, requests: effective });
+    const compiler = await compilerIdentity();
     const key = hashValue({
       recipe: RECIPE,
       source: source.identity,
       config: configKey,
       patches: patches.map((p) => [p.sha256, p.kind, p.strip]),
-      compiler: await compilerIdentity(),
+      compiler,
     });
     const entryKey = `${source.label}-${shortHash(key)}`;
     const entry = await cachedEntry({
@@ -146,13 +180,14 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
           const overlay = await applySeries(patches, source.dir, log);
           const { changed } = await syncSource(ws, source.dir, overlay, log);
           if (changed.length) log(`workspace ${ws.root}: ${changed.length} file(s) changed since its last build`);
-          const baseTargets = CONFIG_BASES[spec.config.base] ?? ['tinyconfig'];
-          log(`configuring: ${baseTargets.join(' + ')} + fragments ${Object.keys(texts).join(', ')}`);
-          await makeQuick(ws, baseTargets);
-          const dotConfig = join(ws.obj, '.config');
-          await writeFile(dotConfig, mergeConfig(await readFile(dotConfig, 'utf8'), requests));
-          await makeQuick(ws, ['olddefconfig']);
-          const finalText = await readFile(dotConfig, 'utf8');
+          // Everything that can change what kconfig produces in this workspace (its config
+          // request is fixed by its key): the tree, the compiler, and patched Kconfig files.
+          const stamp = hashValue({
+            source: source.identity,
+            compiler,
+            kconfig: [...overlay].filter(([f]) => KCONFIG_INPUT.test(f)).map(([f, b]) => [f, b ? sha256(b) : null]),
+          });
+          const finalText = (await configuredAlready(ws.root, ws.obj, stamp)) ?? (await configure(ws, spec.config.base, requests, Object.keys(texts), log));
           const final = parseDotConfig(finalText);
           const dropped = findDropped(requests, final);
           if (dropped.length > 0) {
@@ -161,6 +196,7 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
             const more = dropped.length > 1 ? ` (also dropped: ${dropped.slice(1).map((d) => `CONFIG_${d.request.symbol}`).join(', ')})` : '';
             throw new UserError(explainDropped(first, defs.get(first.request.symbol) ?? [], final) + more, first.request.where);
           }
+          await writeFile(join(ws.root, 'config-stamp.json'), JSON.stringify({ stamp, config: sha256(Buffer.from(finalText)) }));
           const logPath = join(ws.root, 'build.log');
           log(`building bzImage in ${ws.obj} (make -j, log ${logPath})`);
           const p = await makeBuild(ws, ['bzImage'], logPath, log);
