@@ -216,6 +216,7 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
             source: source.identity,
             base: spec.config.base,
             fragments: Object.keys(texts),
+            configSha256: sha256(Buffer.from(finalText)),
             patches: applied,
             buildSeconds: Math.round(p.elapsedS),
             compiled: p.compiled,
