@@ -1,0 +1,43 @@
+// `daxlab findings`: results directories and single logs, text and JSON output.
+import test from 'ava';
+import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { findingsInResults, findingsJson, renderFindings } from '../harness/console/command.ts';
+
+const DATA = join(import.meta.dirname, 'data', 'console');
+const ROOT = join(import.meta.dirname, '..');
+
+test('a results directory: every console-<boot>.log in boot order, findings tagged with their boot', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'daxlab-findings-'));
+  await copyFile(join(DATA, 'debian-6.12-oops-int3.log'), join(dir, 'console-2.log'));
+  await copyFile(join(DATA, 'splat-6.12-lockdep-recursive.log'), join(dir, 'console-1.log'));
+  await writeFile(join(dir, 'agent-1.log'), 'daxlab: step 1 begin\nWARNING: possible recursive locking detected\n'); // not a console log
+  const fs = await findingsInResults(dir);
+  t.deepEqual(fs.map((f) => [f.boot, f.step, f.title]), [
+    [1, 2, 'possible deadlock in daxlab_read_twice'],
+    [2, 1, 'Oops: int3 in put_page'],
+  ]);
+  const text = renderFindings(fs);
+  t.regex(text, /^2 findings, 2 distinct\n/);
+  t.regex(text, /1x {2}possible deadlock in daxlab_read_twice {2}\[lockdep-recursive\]\n {7}boot 1 step 2 \(line 238\)/);
+  const json = findingsJson(['console-1.log', 'console-2.log'], fs);
+  t.is(json.groups.length, 2);
+  t.is(json.groups[1]?.first.boot, 2);
+  t.true(json.findings[0]?.text.includes('WARNING: possible recursive locking detected'));
+});
+
+test('the command line: --console FILE --json, and bad input exits 2 with one line', async (t) => {
+  const ok = await execa('node', ['bin/daxlab.js', 'findings', '--console', join(DATA, 'splat-6.12-lockdep-sleep.log'), '--json'], { cwd: ROOT, reject: false });
+  t.is(ok.exitCode, 0);
+  const out = JSON.parse(ok.stdout) as { groups: { title: string; count: number }[] };
+  t.deepEqual(out.groups.map((g) => g.title), ['BUG: sleeping function called from invalid context in daxlab_sleep_atomic', 'invalid wait context in daxlab_sleep_atomic']);
+  const none = await execa('node', ['bin/daxlab.js', 'findings', '--console', join(DATA, 'nope.log')], { cwd: ROOT, reject: false });
+  t.is(none.exitCode, 2);
+  t.regex(none.stderr.trim(), /^daxlab: not a file: .*nope\.log$/);
+  const empty = await mkdtemp(join(tmpdir(), 'daxlab-findings-'));
+  const noLogs = await execa('node', ['bin/daxlab.js', 'findings', empty], { cwd: ROOT, reject: false });
+  t.is(noLogs.exitCode, 2);
+  t.regex(noLogs.stderr, /no console-<boot>\.log files/);
+});
