@@ -30,7 +30,7 @@ test('a results directory: every console-<boot>.log in boot order, findings tagg
 
 test('the command line: --console FILE --json, and bad input exits 2 with one line', async (t) => {
   const ok = await execa('node', ['bin/daxlab.js', 'findings', '--console', join(DATA, 'splat-6.12-lockdep-sleep.log'), '--json'], { cwd: ROOT, reject: false });
-  t.is(ok.exitCode, 0);
+  t.is(ok.exitCode, 0, ok.stderr);
   const out = JSON.parse(ok.stdout) as { groups: { title: string; count: number }[] };
   t.deepEqual(out.groups.map((g) => g.title), ['BUG: sleeping function called from invalid context in daxlab_sleep_atomic', 'invalid wait context in daxlab_sleep_atomic']);
   const none = await execa('node', ['bin/daxlab.js', 'findings', '--console', join(DATA, 'nope.log')], { cwd: ROOT, reject: false });
