@@ -166,3 +166,10 @@ test('a guest repeating one report forever: counts stay exact, memory does not g
   t.is(b.all.filter((f) => f.text !== '').length, FULL_FINDINGS_PER_TITLE);
   t.is(dedupFindings(b.all)[0]?.count, 200);
 });
+
+test('synthetic UBSAN (6.12 format, with caller ids): titled by the first frame outside the sanitizer', (t) => {
+  const fs = parseConsoleText(load('synthetic-ubsan.log'));
+  t.deepEqual(brief(fs), ['8 ubsan | UBSAN: array-index-out-of-bounds in daxlab_ubsan']);
+  t.true(fs[0]?.text.includes("index 5 is out of range for type 'int [4]'"));
+  t.is(fs[0]?.pid, 203);
+});
