@@ -29,7 +29,7 @@ program
   .command('run')
   .description('run scenarios (default: every catalog scenario marked default) on one kernel')
   .argument('[scenario...]', 'scenario YAML file, directory with scenario.yaml, or catalog id')
-  .option('-k, --kernel <spec>', 'debian:6.12, debian:6.1, or a bzImage path[,modules=DIR]', DEFAULT_KERNEL)
+  .option('-k, --kernel <spec>', 'debian:6.12, debian:6.1, a bzImage path[,modules=DIR], a kernel spec YAML (images/kernels/*.yaml), or source=...,config=...,patches=...', DEFAULT_KERNEL)
   .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
   .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
   .addOption(new Option('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)').choices(['qboot', 'seabios']).default('qboot'))

@@ -4,9 +4,10 @@
 // one rule here is: a file whose content changes gets a fresh mtime, a file whose content
 // does not change keeps its old one.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { withLock } from '../util/cache.ts';
 import { cacheRoot } from '../util/paths.ts';
 import type { Overlay } from './patches.ts';
 
@@ -30,42 +31,10 @@ export function workspaceFor(key: string): Workspace {
   return { root, src: join(root, 'src'), obj: join(root, 'obj') };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** One build per workspace at a time, across processes; a dead owner's lock is taken over. */
 export async function withWorkspaceLock<T>(ws: Workspace, log: (s: string) => void, fn: () => Promise<T>): Promise<T> {
   await mkdir(ws.root, { recursive: true });
-  const lock = join(ws.root, 'lock');
-  let told = false;
-  for (;;) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (owner && !pidAlive(owner)) await rm(lock, { force: true });
-      else {
-        if (!told) log(`waiting for another build in ${ws.root} (pid ${owner})`);
-        told = true;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
+  return withLock(join(ws.root, 'lock'), fn, (owner) => log(`waiting for another build in ${ws.root} (pid ${owner})`));
 }
 
 async function readState(ws: Workspace): Promise<State> {

@@ -60,8 +60,12 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Cross-process lock by exclusive create; a lock whose owner died is taken over. */
-async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Cross-process lock by exclusive create; a lock whose owner died is taken over. `onWait` is
+ * called once, with the owner's pid, if the lock is held by a live process.
+ */
+export async function withLock<T>(lockPath: string, fn: () => Promise<T>, onWait?: (owner: number) => void): Promise<T> {
+  let told = false;
   for (;;) {
     try {
       const fh = await open(lockPath, 'wx');
@@ -72,7 +76,11 @@ async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
       if (owner && !pidAlive(owner)) await rm(lockPath, { force: true });
-      else await new Promise((r) => setTimeout(r, 250));
+      else {
+        if (!told) onWait?.(owner);
+        told = true;
+        await new Promise((r) => setTimeout(r, 250));
+      }
     }
   }
   try {
