@@ -221,8 +221,13 @@ int main(int argc, char **argv)
 	int held1 = dl_statx_dax(fd);
 	dl_metric("mapped_file_dax_while_held", held1, "bool");
 	if (held1 != held0) {
-		failures++;
-		snprintf(failmsg, sizeof(failmsg), "STATX_ATTR_DAX changed %d -> %d while the file was open and mapped", held0, held1);
+		/* Put the flag back before the file is closed: evicting an inode whose mode no
+		 * longer matches its cached entries can crash such a kernel, and the verdict is
+		 * already known. */
+		if (set_dax_flag(fd, held0))
+			dl_info("restoring FS_XFLAG_DAX: %s", strerror(errno));
+		dl_metric("kernel_warnings", dl_kmsg_scan(kfd), "count");
+		dl_fail("STATX_ATTR_DAX changed %d -> %d while the file was open and mapped", held0, held1);
 	}
 	munmap(m, (size_t)MAXW * REGION);
 	close(fd);
