@@ -1,6 +1,7 @@
 #!/bin/sh
 # Real captures from the splat-test kernel (images/patches/test/splat-kernel.yaml):
 #   sh test/data/console/capture-splat-kernel.sh KERNEL_SPEC_OR_BZIMAGE [mixed|lockdep]
+#   sh test/data/console/capture-splat-kernel.sh images/patches/test/sanitizers-kernel.yaml sanitizers
 # Lockdep switches itself off after its first report, so each lockdep kind gets its own boot.
 # Step 1 is always the fsdax/ext4 setup; the steps below are 2, 3, ...
 set -e
@@ -13,6 +14,11 @@ cap() { out=$D/$1; shift; rm -f "$out"; npx tsx "$D/capture.ts" "$K" "$out" "$@"
 # Everything that is not lockdep, plus one lockdep report (RCU first: it leaves lockdep on, then
 # the inversion), each kind in its own step; the boot ends in a panic. The hang comes before the
 # oopses: once the kernel has oopsed (taint D) the hung task detector stays quiet.
+if [ "$PART" = sanitizers ]; then
+  cap sanitizers-6.12.log -- "echo ubsan > $T" "echo uaf > $T" 'echo w > /proc/sysrq-trigger'
+  exit 0
+fi
+
 if [ "$PART" != lockdep ]; then
 cap splat-6.12-mixed.log --cmdline 'rcupdate.rcu_cpu_stall_timeout=5' -- \
   "echo rcu > $T" \
