@@ -231,6 +231,81 @@ static void *victim_main(void *arg)
 	return NULL;
 }
 
+/* Deterministic probe, before the race: one large O_DIRECT read into the start of the mapping
+ * (queued behind small reads that keep the throttled disk busy, so it stays in flight for a
+ * while), then, 15 ms later, a hole punch
+ * over the same range. A correct kernel holds the punch until the read's pages are unpinned, so
+ * it returns about when the read does; a kernel that does not wait returns the punch at once
+ * while the DMA is still running. */
+#define PROBE_BYTES (4 * 1024 * 1024)
+static volatile uint64_t probe_start, probe_end;
+static volatile int probe_started;
+static ssize_t probe_ret;
+
+static void *probe_reader(void *arg)
+{
+	(void)arg;
+	probe_start = dl_now_ns();
+	__atomic_store_n(&probe_started, 1, __ATOMIC_SEQ_CST);
+	probe_ret = pread(sfd, map, PROBE_BYTES, 0);
+	probe_end = dl_now_ns();
+	return NULL;
+}
+
+/* Keeps the throttled scratch disk busy with small O_DIRECT reads into private memory, so the
+ * probe's read waits behind them and stays in flight long after a punch would have finished. */
+static atomic_int saturate;
+static void *saturator(void *arg)
+{
+	uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+	void *b = NULL;
+	if (posix_memalign(&b, 4096, 4096))
+		return NULL;
+	while (atomic_load(&saturate)) {
+		off_t o = (off_t)((xorshift(&rng) % (file_size / 4096)) * 4096);
+		if (pread(sfd, b, 4096, o) < 0)
+			break;
+	}
+	free(b);
+	return NULL;
+}
+
+/* Returns 1 punch did not wait, 0 it waited, -1 inconclusive (the read finished too soon). */
+static int probe_once(double *punch_ms, double *dio_ms)
+{
+	static char buf[PROBE_BYTES];
+	memset(buf, 0x22, sizeof(buf));
+	if (pwrite(dfd, buf, PROBE_BYTES, 0) != PROBE_BYTES)
+		dl_die("probe: rewrite the DAX range");
+	for (size_t i = 0; i < PROBE_BYTES; i += 4096)
+		map[i] = 0x23; /* mapped, so the read pins these very blocks */
+	pthread_t t;
+	probe_started = 0;
+	probe_end = 0;
+	if (pthread_create(&t, NULL, probe_reader, NULL))
+		dl_die("probe thread");
+	while (!__atomic_load_n(&probe_started, __ATOMIC_SEQ_CST))
+		usleep(100);
+	while (dl_now_ns() - probe_start < 15000000ull)
+		usleep(1000);
+	if (probe_end) {
+		pthread_join(t, NULL);
+		return -1;
+	}
+	uint64_t t0 = dl_now_ns();
+	if (fallocate(dfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PROBE_BYTES))
+		dl_die("probe: punch hole");
+	uint64_t t1 = dl_now_ns();
+	pthread_join(t, NULL);
+	if (probe_ret < 0)
+		dl_die("probe: O_DIRECT read");
+	*punch_ms = (double)(t1 - t0) / 1e6;
+	*dio_ms = (double)(probe_end - probe_start) / 1e6;
+	double after = probe_end > t1 ? (double)(probe_end - t1) / 1e6 : 0;
+	double rest = (double)(probe_end - t0) / 1e6;
+	return after > 20 && after > 0.5 * rest;
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--seconds S] [--readers N] [--file-mib N] [--chunk-kib N] [--victims N]\n"
@@ -267,7 +342,8 @@ int main(int argc, char **argv)
 		else
 			usage(argv[0]);
 	}
-	if (nreaders < 1 || nreaders > 16 || chunk < 4 * KiB || chunk % (4 * KiB) || file_size < 8 * chunk || nvictims < 1)
+	if (nreaders < 1 || nreaders > 16 || chunk < 4 * KiB || chunk % (4 * KiB) || file_size < 8 * chunk || file_size < PROBE_BYTES ||
+	    nvictims < 1)
 		usage(argv[0]);
 	const char *scratch = dl_env("DAXLAB_SCRATCH", "");
 	if (!*scratch) {
@@ -319,6 +395,29 @@ int main(int argc, char **argv)
 		dl_die("mmap %s", dpath);
 
 	int kfd = dl_kmsg_open();
+	int probes_early = 0, probes_ok = 0;
+	pthread_t sat[4];
+	atomic_store(&saturate, 1);
+	for (int k = 0; k < 4; k++)
+		if (pthread_create(&sat[k], NULL, saturator, (void *)(uintptr_t)(k + 1)))
+			dl_die("saturator thread");
+	usleep(300000); /* empty the throttle's burst allowance */
+	for (int k = 0; k < 10 && probes_ok < 5; k++) {
+		double pm = 0, dm = 0;
+		int r = probe_once(&pm, &dm);
+		if (r < 0)
+			continue;
+		probes_ok++;
+		probes_early += r;
+		dl_sample("probe_punch", pm, "ms");
+		dl_info("probe %d: punch took %.1f ms while a %.1f ms O_DIRECT read into the range was in flight%s", k, pm, dm,
+			r ? ": it did not wait" : "");
+	}
+	atomic_store(&saturate, 0);
+	for (int k = 0; k < 4; k++)
+		pthread_join(sat[k], NULL);
+	dl_metric("probes_conclusive", probes_ok, "count");
+	dl_metric("probes_punch_not_waiting", probes_early, "count");
 	struct reader *rd = calloc((size_t)nreaders, sizeof(*rd));
 	if (!rd)
 		dl_die("calloc");
@@ -439,6 +538,9 @@ int main(int argc, char **argv)
 		unlink(p);
 	}
 	long nerr = atomic_load(&unexpected_errors);
+	if (is_dax == 1 && probes_early >= 3)
+		dl_fail("in %d of %d probes a hole punch returned while an O_DIRECT read into the punched DAX range was still in flight",
+			probes_early, probes_ok);
 	if (corrupt_files)
 		dl_fail("%d victim files corrupted (%ld bytes, %ld DMA payload words): freed DAX blocks were DMA targets", corrupt_files, corrupt_bytes, payload_words);
 	if (splats)
