@@ -149,7 +149,7 @@ test.serial('fault-vs-truncate and dio-pin-vs-truncate pass on the page cache an
     t.true((metricOf(f.lines, 'cycles') ?? 0) > 0);
     t.is(metricOf(f.lines, 'sigbus_inside_file'), 0);
     t.is(metricOf(f.lines, 'stale_words_mapped'), 0);
-    const d = await runRepro('dio-pin-vs-truncate', ['--seconds', '1', '--file-mib', '2'], { DAXLAB_DIR: dir, DAXLAB_DAX: 'never', DAXLAB_SCRATCH: scratch });
+    const d = await runRepro('dio-pin-vs-truncate', ['--seconds', '1', '--file-mib', '4'], { DAXLAB_DIR: dir, DAXLAB_DAX: 'never', DAXLAB_SCRATCH: scratch });
     // O_DIRECT may be refused by the host filesystem (tmpfs): then the reproducer errors, never passes silently.
     if (d.exitCode === 2) {
       t.regex(verdictOf(d.lines)?.reason ?? '', /O_DIRECT/);
