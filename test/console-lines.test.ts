@@ -3,6 +3,7 @@ import test from 'ava';
 import { parseAt, parseFrame, parseRip } from '../harness/console/frames.ts';
 import { scrub, splitLine } from '../harness/console/line.ts';
 import { guiltyFunction } from '../harness/console/title.ts';
+import { matchHeader } from '../harness/console/kinds.ts';
 
 test('printk prefixes: timestamp, caller id, both, neither, syslog level, \\r', (t) => {
   t.like(splitLine('[   12.345678] daxlab: step 3 begin\r'), { text: 'daxlab: step 3 begin', timed: true });
@@ -39,4 +40,25 @@ test('guilty function skips printing, locking, scheduling and clone suffixes', (
   t.is(guiltyFunction([fr('__schedule'), fr('schedule'), fr('percpu_rwsem_wait'), fr('__percpu_down_read'), fr('mnt_want_write')]), 'mnt_want_write');
   t.is(guiltyFunction([fr('dax_foo', true), fr('kfree'), fr('dax_bar')]), 'dax_bar', 'unreliable frames are never guilty');
   t.is(guiltyFunction([fr('dump_stack'), fr('panic')]), undefined);
+});
+
+test('headers of kinds with no captured sample: recognised, with stable title words', (t) => {
+  const cases: [string, string, string][] = [
+    ['WARNING: possible irq lock inversion dependency detected', 'lockdep-irq-inversion', 'possible deadlock'],
+    ['WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected', 'lockdep-irq-order', 'possible deadlock'],
+    ['INFO: trying to register non-static key.', 'lockdep-nonstatic-key', 'trying to register non-static key'],
+    ['BUG: MAX_LOCKDEP_ENTRIES too low!', 'lockdep-exhausted', 'BUG: MAX_LOCKDEP_ENTRIES too low'],
+    ['BUG: scheduling while atomic: sh/123/0x00000002', 'sched-atomic', 'BUG: scheduling while atomic'],
+    ['watchdog: Watchdog detected hard LOCKUP on cpu 1', 'hard-lockup', 'hard LOCKUP'],
+    ['BUG: unable to handle page fault for address: ffffc90000000000', 'page-fault', 'BUG: unable to handle page fault'],
+    ['general protection fault, probably for non-canonical address 0xdead000000000108: 0000 [#1] SMP', 'gpf', 'general protection fault'],
+    ['Oops: invalid opcode: 0000 [#1] PREEMPT SMP', 'oops', 'Oops: invalid opcode'],
+    ['BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!', 'bug', 'BUG: workqueue lockup'],
+    ['BUG: spinlock recursion on CPU#0, sh/12', 'bug', 'BUG: spinlock recursion'],
+    ['rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:', 'rcu-stall', 'INFO: rcu detected stall'],
+  ];
+  for (const [line, kind, prefix] of cases) t.like(matchHeader(line), { kind, prefix }, line);
+  for (const quiet of ['WARNING: unmet direct dependencies', 'INFO: lockdep is turned off.', 'task:sh state:D stack:0 pid:265', 'sysrq: Show Blocked State', 'BUG', 'Showing all locks held in the system:']) {
+    t.is(matchHeader(quiet), undefined, quiet);
+  }
 });
