@@ -125,9 +125,10 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
         stderr: l.err.slice(0, 2000),
         findings: [],
       };
-      store.addStep(withFindingVerdict(result, console.findingsFor(ev.step), a.allowFor(step.item.scenario)));
+      const settled = withFindingVerdict(result, console.findingsFor(ev.step), a.allowFor(step.item.scenario));
+      store.addStep(settled);
       const done = summary.steps.length;
-      o.log(`[${done}/${a.total}] ${step.item.key}: ${v.status}${v.reason ? ` (${v.reason})` : ''} ${(ev.ms / 1000).toFixed(2)}s`);
+      o.log(`[${done}/${a.total}] ${step.item.key}: ${settled.status}${settled.reason ? ` (${settled.reason})` : ''} ${(ev.ms / 1000).toFixed(2)}s`);
     }
   };
 
@@ -178,7 +179,10 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
   const stepOfKey = new Map(plan.steps.flatMap((s) => (s.item ? [[s.item.key, s.n] as const] : [])));
   summary.steps = summary.steps.map((st) => {
     const n = st.boot === bootIndex ? stepOfKey.get(st.key) : undefined;
-    return n === undefined ? st : withFindingVerdict(st, console.findingsFor(n), a.allowFor(st.scenario));
+    if (n === undefined) return st;
+    const settled = withFindingVerdict(st, console.findingsFor(n), a.allowFor(st.scenario));
+    if (settled.status !== st.status) o.log(`${st.key}: now ${settled.status} (${settled.reason}): the report finished printing after the step ended`);
+    return settled;
   });
   const whereOf = (n: number | undefined): string => {
     const s = n === undefined ? undefined : stepByN.get(n);
