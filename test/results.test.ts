@@ -65,3 +65,27 @@ test('QEMU argv: shared file-backed NVDIMM, room under maxmem, separate console 
   t.regex(kernelCmdline(), /console=ttyS0/);
   t.regex(kernelCmdline(), /panic=-1/);
 });
+
+test('console findings fail a step unless allowed; a hang keeps its status and gains the reason', async (t) => {
+  const { withFindingVerdict } = await import('../harness/results/findings.ts');
+  const { parseConsoleText } = await import('../harness/console/parser.ts');
+  const { readFileSync, readdirSync } = await import('node:fs');
+  // A real WARN from the project's splat kernel (test/data/console).
+  const dir = new URL('./data/console/', import.meta.url).pathname;
+  const file = readdirSync(dir).find((f) => f === 'splat-6.12-mixed.log');
+  t.truthy(file, 'the captured splat-kernel console log');
+  const findings = parseConsoleText(readFileSync(dir + file, 'utf8')).filter((f) => f.kind === 'warning').slice(0, 1);
+  t.is(findings.length, 1);
+  const title = findings[0]?.title ?? '';
+  const passed = withFindingVerdict(step({ reason: 'ok' }), findings, []);
+  t.is(passed.status, 'fail');
+  t.regex(passed.reason, new RegExp(`kernel reported: ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*reproducer: ok`));
+  t.is(passed.findings[0]?.allowed, false);
+  const allowed = withFindingVerdict(step({}), findings, ['warning']);
+  t.is(allowed.status, 'pass');
+  t.is(allowed.findings[0]?.allowed, true);
+  t.is(withFindingVerdict(step({ status: 'error', reason: 'killed by SIGKILL' }), findings, []).status, 'fail');
+  const hung = withFindingVerdict(step({ status: 'hung', reason: 'stuck' }), findings, []);
+  t.is(hung.status, 'hung');
+  t.regex(hung.reason, /^stuck; kernel reported: /);
+});

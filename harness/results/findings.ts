@@ -16,7 +16,11 @@ export function withFindingVerdict(step: StepResult, findings: readonly Finding[
   const out: StepResult = { ...step, findings: stepFindings(findings, allow) };
   if (!v.fail) return out;
   const note = `kernel reported: ${v.reasons.join('; ')}`;
-  if (step.status === 'pass' || step.status === 'skip') return { ...out, status: 'fail', reason: step.reason ? `${note} (reproducer: ${step.reason})` : note };
+  // A kernel report is the kernel failing: that beats the reproducer's own pass, skip, or an
+  // error that is usually just the report's side effect (the task was killed by the oops).
+  if (step.status === 'pass' || step.status === 'skip' || step.status === 'error') {
+    return { ...out, status: 'fail', reason: step.reason ? `${note} (reproducer: ${step.reason})` : note };
+  }
   return { ...out, reason: step.reason.includes(note) ? step.reason : `${step.reason}; ${note}` };
 }
 
