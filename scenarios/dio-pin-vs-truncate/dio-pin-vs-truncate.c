@@ -63,15 +63,6 @@ struct reader {
 static struct op_rec ops[MAX_OPS];
 static size_t nops;
 
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static void record_error(const char *what, int err)
 {
 	atomic_fetch_add(&unexpected_errors, 1);
@@ -86,7 +77,7 @@ static void *reader_main(void *arg)
 	struct reader *r = arg;
 	size_t nchunks = file_size / chunk;
 	while (!atomic_load(&stop)) {
-		uint64_t off = (xorshift(&r->rng) % nchunks) * chunk;
+		uint64_t off = (dl_xorshift(&r->rng) % nchunks) * chunk;
 		uint64_t t0 = dl_now_ns();
 		ssize_t n = pread(sfd, map + off, chunk, (off_t)off);
 		uint64_t t1 = dl_now_ns();
@@ -136,11 +127,11 @@ static void *layout_main(void *arg)
 			continue;
 		uint64_t off, len;
 		if (kind == OP_TRUNCATE) {
-			off = (xorshift(&rng) % (nchunks / 2) + nchunks / 4) * chunk; /* new size */
+			off = (dl_xorshift(&rng) % (nchunks / 2) + nchunks / 4) * chunk; /* new size */
 			len = file_size - off;
 		} else {
-			off = (xorshift(&rng) % (nchunks - 2)) * chunk;
-			len = chunk * (1 + xorshift(&rng) % 2);
+			off = (dl_xorshift(&rng) % (nchunks - 2)) * chunk;
+			len = chunk * (1 + dl_xorshift(&rng) % 2);
 		}
 		uint64_t t0 = dl_now_ns();
 		int rc = layout_op(kind, off, len);
@@ -262,7 +253,7 @@ static void *saturator(void *arg)
 	if (posix_memalign(&b, 4096, 4096))
 		return NULL;
 	while (atomic_load(&saturate)) {
-		off_t o = (off_t)((xorshift(&rng) % (file_size / 4096)) * 4096);
+		off_t o = (off_t)((dl_xorshift(&rng) % (file_size / 4096)) * 4096);
 		if (pread(sfd, b, 4096, o) < 0)
 			break;
 	}

@@ -61,15 +61,6 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	siglongjmp(self->jb, 1);
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -82,7 +73,7 @@ static void *worker_main(void *arg)
 			atomic_fetch_sub(&parked, 1);
 			continue;
 		}
-		uint64_t r = xorshift(&w->rng);
+		uint64_t r = dl_xorshift(&w->rng);
 		size_t off = (r % (fsize / 8)) * 8;
 		char *base = (r >> 40) & 1 ? map2m : map4k;
 		int write = (r >> 41) & 1;
@@ -192,8 +183,8 @@ int main(int argc, char **argv)
 		dl_die("malloc");
 	while (dl_now_ns() - t0 < (uint64_t)(seconds * 1e9) && !stale_words && !stale_pread) {
 		/* small: 4 KiB granular, sometimes 2 MiB aligned, between 1/4 and all of the file */
-		size_t small = ((fsize / 4) + (xorshift(&rng) % (3 * fsize / 4))) & ~(size_t)4095;
-		if (xorshift(&rng) % 4 == 0)
+		size_t small = ((fsize / 4) + (dl_xorshift(&rng) % (3 * fsize / 4))) & ~(size_t)4095;
+		if (dl_xorshift(&rng) % 4 == 0)
 			small &= ~(size_t)(2 * MiB - 1);
 		atomic_store(&min_size, small);
 		atomic_fetch_add(&phase, 1); /* odd */

@@ -232,6 +232,16 @@ static inline void dl_stats(const char *name, double *v, size_t n, const char *u
 	dl_metric(m, sum / (double)n, unit);
 }
 
+/* xorshift64: a fast, seedable pattern generator, so a data check can recompute what it wrote. */
+static inline uint64_t dl_xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
 static inline void dl_init(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* a hung or killed step still leaves its lines */
