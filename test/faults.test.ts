@@ -63,7 +63,7 @@ test.serial('segfault, user-space timeout, kernel hang and kernel panic each cos
 test.serial('SIGINT mid-step keeps finished steps; --resume finishes without redoing them', async (t) => {
   const out = join(tmp(), 'run');
   const child = spawnRun([ONE, `${F}/nap`, '--out', out]);
-  await waitFor('first step on disk and the nap step running', () => readIf(join(out, 'steps.jsonl')).includes('tl-one') && / begin repro /.test(readIf(join(out, 'agent-1.log')).split('\n').slice(-3).join('\n')));
+  await waitFor('first step on disk and the nap step running', () => readIf(join(out, 'steps.jsonl')).includes('tl-one') && / begin repro /.test(readIf(join(out, 'agent-1.log')).split('\n').slice(-3).join('\n')), undefined, child);
   child.kill('SIGINT');
   const r = await child;
   t.is(r.exitCode, 130, String(r.all));
@@ -86,7 +86,7 @@ test.serial('SIGINT mid-step keeps finished steps; --resume finishes without red
 test.serial('SIGTERM is recorded as an interruption and cleans up the guest', async (t) => {
   const out = join(tmp(), 'run');
   const child = spawnRun([`${F}/nap`, '--out', out]);
-  await waitFor('the nap step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))));
+  await waitFor('the nap step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))), undefined, child);
   child.kill('SIGTERM');
   const r = await child;
   t.is(r.exitCode, 143);
@@ -99,7 +99,7 @@ test.serial('SIGTERM is recorded as an interruption and cleans up the guest', as
 test.serial('QEMU killed under a step: the step is crashed, the rest runs in a new boot', async (t) => {
   const out = join(tmp(), 'run');
   const child = spawnRun([`${F}/nap`, ONE, '--out', out]);
-  const dir = await waitFor('the nap step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))) && guestDirOf(readIf(join(out, 'summary.json'))));
+  const dir = await waitFor('the nap step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))) && guestDirOf(readIf(join(out, 'summary.json'))), undefined, child);
   const pids = await qemuPids(dir);
   t.is(pids.length, 1);
   process.kill(pids[0] as number, 'SIGKILL');
@@ -114,7 +114,7 @@ test.serial('QEMU killed under a step: the step is crashed, the rest runs in a n
 test.serial('a frozen guest (QEMU stopped) is caught by the host watchdog', async (t) => {
   const out = join(tmp(), 'run');
   const child = spawnRun([`${F}/sleep`, ONE, '--out', out, '--grace', '3']);
-  const dir = await waitFor('the sleep step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))) && guestDirOf(readIf(join(out, 'summary.json'))));
+  const dir = await waitFor('the sleep step running', () => / begin repro /.test(readIf(join(out, 'agent-1.log'))) && guestDirOf(readIf(join(out, 'summary.json'))), undefined, child);
   const pids = await qemuPids(dir);
   t.is(pids.length, 1);
   process.kill(pids[0] as number, 'SIGSTOP');

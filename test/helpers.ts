@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { execa, type Result } from 'execa';
+import { execa, type Result, type ResultPromise } from 'execa';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,12 +22,18 @@ export async function qemuPids(needle: string): Promise<number[]> {
   return r.stdout.split('\n').filter(Boolean).map(Number);
 }
 
-/** Poll until `fn` returns a value, or fail after `ms`. */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 180_000): Promise<T> {
+/**
+ * Poll until `fn` returns a value, or fail after `ms` (generous: TCG boots on a loaded 2-core
+ * machine can take minutes). With `child`, fail at once, with its output, if it exits first.
+ */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 600_000, child?: ResultPromise): Promise<T> {
   const end = Date.now() + ms;
+  let exited: Result | undefined;
+  void child?.then((r) => (exited = r));
   for (;;) {
     const v = fn();
     if (v) return v;
+    if (exited) throw new Error(`daxlab exited (${exited.exitCode}) before ${what}:\n${String(exited.all ?? '').slice(-2000)}`);
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
