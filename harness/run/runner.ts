@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { buildGuestImage } from '../image/initramfs.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
+import { parseKernelSpec } from '../kernel/spec.ts';
 import { nextBootBatch, planBoot, workItems, type WorkItem } from '../plan/plan.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { Accel } from '../qemu/args.ts';
@@ -79,7 +80,9 @@ export async function run(o: RunOptions): Promise<RunResult> {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
   }
-  // Reproducers first: a typo in a C file should not wait for a kernel download or build.
+  // Cheap checks first (spec syntax), then reproducers: a typo in a C file should not wait for a
+  // kernel download or build.
+  parseKernelSpec(kernelSpec);
   const binaries = new Map<string, { name: string; data: Buffer }>();
   await timed(phases, 'compileMs', async () => {
     for (const s of scenarios) {
