@@ -8,6 +8,8 @@ import { execa } from 'execa';
 import { buildGuestImage } from '../image/initramfs.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
 import { parseKernelSpec } from '../kernel/spec.ts';
+import { loadBuildSpecFile } from '../kernel/build.ts';
+import type { Kernel } from '../kernel/types.ts';
 import { nextBootBatch, planBoot, workItems, type WorkItem } from '../plan/plan.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { Accel } from '../qemu/args.ts';
@@ -80,9 +82,14 @@ export async function run(o: RunOptions): Promise<RunResult> {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
   }
-  // Cheap checks first (spec syntax), then reproducers: a typo in a C file should not wait for a
-  // kernel download or build.
-  parseKernelSpec(kernelSpec);
+  // Fail fast, cheapest first: the kernel spec, then a prebuilt kernel (a file or one package),
+  // then the reproducers, and only then a source build, so a C typo never waits for make.
+  const spec = parseKernelSpec(kernelSpec);
+  if (spec.kind === 'build-file') await loadBuildSpecFile(spec.path);
+  const sourceBuild = spec.kind === 'build' || spec.kind === 'build-file';
+  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], o.firmware === 'seabios' ? [] : [QBOOT], o.log));
+  const getKernel = (): Promise<Kernel> => timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
+  let kernel = sourceBuild ? undefined : await getKernel();
   const binaries = new Map<string, { name: string; data: Buffer }>();
   await timed(phases, 'compileMs', async () => {
     for (const s of scenarios) {
@@ -90,8 +97,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       binaries.set(s.id, { name: `${s.id}.bin`, data: await readFile(c.path) });
     }
   });
-  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], o.firmware === 'seabios' ? [] : [QBOOT], o.log));
-  const kernel = await timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
+  kernel ??= await getKernel();
   o.log(`kernel ${kernel.release} (${kernel.spec})`);
   if (resumed && JSON.stringify(resumed.summary.kernel.identity) !== JSON.stringify(kernel.identity)) {
     // e.g. apt now has a newer debian:6.12: half a run on each kernel would compare nothing.
