@@ -74,17 +74,23 @@ static inline __attribute__((format(printf, 1, 2))) void dl_info(const char *fmt
 	printf("}\n");
 }
 
-static inline __attribute__((format(printf, 2, 3))) void dl_verdict(const char *verdict, const char *fmt, ...)
+/* The verdict line every dl_verdict/dl_skip/dl_fail goes through. */
+static inline void dl_vverdict(const char *verdict, const char *fmt, va_list ap)
 {
 	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	printf("{\"type\":\"verdict\",\"verdict\":\"%s\",\"reason\":", verdict);
 	dl_json_str(stdout, buf);
 	printf("}\n");
 	fflush(stdout);
+}
+
+static inline __attribute__((format(printf, 2, 3))) void dl_verdict(const char *verdict, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	dl_vverdict(verdict, fmt, ap);
+	va_end(ap);
 }
 
 /* Report an unexpected syscall failure (with errno) and exit with an error status. */
@@ -103,24 +109,20 @@ static inline __attribute__((noreturn, format(printf, 1, 2))) void dl_die(const 
 /* Verdict skip (exit 77): a kernel feature the entry needs is absent. */
 static inline __attribute__((noreturn, format(printf, 1, 2))) void dl_skip(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	dl_vverdict("skip", fmt, ap);
 	va_end(ap);
-	dl_verdict("skip", "%s", buf);
 	exit(77);
 }
 
 /* Verdict fail (exit 1): the property the entry checks does not hold. */
 static inline __attribute__((noreturn, format(printf, 1, 2))) void dl_fail(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	dl_vverdict("fail", fmt, ap);
 	va_end(ap);
-	dl_verdict("fail", "%s", buf);
 	exit(1);
 }
 
