@@ -32,13 +32,14 @@ program
   .option('-k, --kernel <spec>', 'debian:6.12, debian:6.1, a bzImage path[,modules=DIR], a kernel spec YAML (images/kernels/*.yaml), or source=...,config=...,patches=...', DEFAULT_KERNEL)
   .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
   .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
+  .addOption(new Option('--tcg-thread <mode>', 'TCG vCPU threading: single (one host thread, no live-patching races) or multi').choices(['single', 'multi']).default('single'))
   .addOption(new Option('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)').choices(['qboot', 'seabios']).default('qboot'))
   .option('--cpus <n>', 'guest CPUs', '2')
   .option('--mem <size>', 'guest RAM', '2G')
   .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps')
   .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
   .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
-  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; firmware: 'qboot' | 'seabios'; cpus: string; mem: string; resume?: string; bootTimeout?: string; grace?: string }) => {
+  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; tcgThread: 'single' | 'multi'; firmware: 'qboot' | 'seabios'; cpus: string; mem: string; resume?: string; bootTimeout?: string; grace?: string }) => {
     const cpus = Number(opts.cpus);
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new UserError(`--cpus must be 1..64, got '${opts.cpus}'`);
     const mem = parseSize(opts.mem);
@@ -54,6 +55,7 @@ program
       kernel: opts.kernel,
       outDir: opts.out,
       accel: opts.accel,
+      tcgThread: opts.tcgThread,
       firmware: opts.firmware,
       cpus,
       memBytes: mem,
@@ -75,7 +77,7 @@ program
     }
     const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
     const boots = r.summary.boots.map((b) => `boot ${b.index}: ${b.end}, agent up ${sec(b.timings.helloMs)}, first reproducer ${sec(b.timings.firstReproMs)}, total ${sec(b.timings.exitMs)}`);
-    process.stdout.write(`kernel ${r.summary.kernel.release} · accel ${r.summary.accel.accel} · ${boots.join(' · ')}\n`);
+    process.stdout.write(`kernel ${r.summary.kernel.release} · accel ${r.summary.accel.accel}${r.summary.accel.tcgThread ? ` thread=${r.summary.accel.tcgThread}` : ''} · ${boots.join(' · ')}\n`);
     process.stdout.write(`status: ${r.summary.status}${r.summary.statusReason ? ` (${r.summary.statusReason})` : ''}\n`);
     process.stdout.write(`results: ${r.dir}\n`);
     const bad = r.summary.steps.some((s) => s.status !== 'pass' && s.status !== 'skip');

@@ -2,8 +2,18 @@
 
 export type Accel = 'kvm' | 'tcg';
 
+/**
+ * TCG's vCPU threading. `multi` (QEMU's default on x86) gives each vCPU a host thread and races
+ * the kernel's int3-based live code patching (static keys, alternatives): rarely, a vCPU runs a
+ * stale int3 and the kernel oopses in code it was patching. `single` runs every vCPU on one host
+ * thread, round-robin: no cross-vCPU code modification race, one host core per guest.
+ */
+export type TcgThread = 'single' | 'multi';
+
 export interface MachineSpec {
   accel: Accel;
+  /** Only for TCG; default single (see TcgThread). */
+  tcgThread?: TcgThread | undefined;
   cpus: number;
   memBytes: number;
   kernel: string;
@@ -40,7 +50,7 @@ export function qemuArgs(m: MachineSpec): string[] {
   const pmemTotal = m.nvdimms.reduce((a, d) => a + Math.ceil(d.bytes / MiB) * MiB, 0);
   const args = [
     '-machine', 'pc,nvdimm=on',
-    '-accel', m.accel,
+    '-accel', accelArg(m.accel, m.tcgThread),
     '-cpu', m.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(m.cpus),
     // NVDIMMs are hot-pluggable memory: they need slots and room under maxmem.
@@ -63,6 +73,10 @@ export function qemuArgs(m: MachineSpec): string[] {
     args.push('-device', 'virtio-blk-pci,drive=scratch');
   }
   return args;
+}
+
+export function accelArg(accel: Accel, tcgThread: TcgThread = 'single'): string {
+  return accel === 'tcg' ? `tcg,thread=${tcgThread}` : accel;
 }
 
 /** Kernel command line: everything to the serial console, reboot (= exit) on panic. */

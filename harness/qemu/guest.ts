@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { parseAgentLine, LineSplitter, type AgentEvent } from '../agent/protocol.ts';
 import { CappedLog } from '../console/capture.ts';
 import { onCleanup, registerTempDir } from '../util/cleanup.ts';
-import { kernelCmdline, qemuArgs, type Accel } from './args.ts';
+import { kernelCmdline, qemuArgs, type Accel, type TcgThread } from './args.ts';
 import { qmpCommands, sysrqKeys } from './qmp.ts';
 
 export interface GuestOptions {
@@ -17,6 +17,7 @@ export interface GuestOptions {
   baseImage: string;
   overlay: Buffer;
   accel: Accel;
+  tcgThread?: TcgThread | undefined;
   cpus: number;
   memBytes: number;
   pmemBytes: number;
@@ -140,6 +141,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
 
     argv = qemuArgs({
       accel: o.accel,
+      tcgThread: o.tcgThread,
       cpus: o.cpus,
       memBytes: o.memBytes,
       kernel: o.bzImage,

@@ -88,7 +88,8 @@ export interface RunSummary {
   command: string[];
   host: { hostname: string; release: string; cpus: number; memBytes: number; node: string; qemu: string };
   kernel: { spec: string; release: string; banner: string; identity: Record<string, string> };
-  accel: { accel: string; reason: string; probeMs?: number | undefined; cached: boolean };
+  /** tcgThread: TCG vCPU threading (single|multi), only under TCG. */
+  accel: { accel: string; reason: string; probeMs?: number | undefined; cached: boolean; tcgThread?: string };
   image: { key: string; bytes: number; modules: string[]; hit: boolean };
   scenarios: { id: string; title: string; file: string; reproducer: string; allowFindings: string[] }[];
   guest: { cpus: number; memBytes: number; pmemBytes: number };

@@ -137,6 +137,7 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
     baseImage: a.image.path,
     overlay,
     accel: a.accel,
+    tcgThread: o.tcgThread,
     cpus: o.cpus,
     memBytes: o.memBytes,
     pmemBytes: plan.pmemBytes,

@@ -12,7 +12,7 @@ import { loadBuildSpecFile } from '../kernel/build.ts';
 import type { Kernel } from '../kernel/types.ts';
 import { nextBootBatch, planBoot, workItems, type WorkItem } from '../plan/plan.ts';
 import { chooseAccel } from '../qemu/accel.ts';
-import type { Accel } from '../qemu/args.ts';
+import type { Accel, TcgThread } from '../qemu/args.ts';
 import type { GuestOutcome } from '../qemu/guest.ts';
 import { compileReproducer } from '../repro/compile.ts';
 import { defaultResultsRoot, findRunDir, newRunId, ResultsStore } from '../results/store.ts';
@@ -30,6 +30,8 @@ export interface RunOptions {
   kernel: string;
   outDir?: string | undefined;
   accel: Accel | 'auto';
+  /** TCG vCPU threading (qemu/args.ts TcgThread); ignored under KVM. */
+  tcgThread: TcgThread;
   /** qboot skips most of SeaBIOS's work (~3 s a boot under TCG); seabios is QEMU's default. */
   firmware?: 'qboot' | 'seabios' | undefined;
   cpus: number;
@@ -106,7 +108,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   const image = await timed(phases, 'imageMs', () => buildGuestImage(kernel, o.log));
   o.log(`guest image ${image.key} ${(image.bytes / 1e6).toFixed(1)} MB${image.hit ? ' (cached)' : ''}`);
   const accel = await timed(phases, 'accelMs', () => chooseAccel(o.accel, kernel.bzImage, o.log));
-  o.log(`accelerator: ${accel.accel} (${accel.reason}${accel.cached ? ', cached verdict' : ''})`);
+  o.log(`accelerator: ${accel.accel}${accel.accel === 'tcg' ? ` thread=${o.tcgThread}` : ''} (${accel.reason}${accel.cached ? ', cached verdict' : ''})`);
 
   const items = workItems(scenarios, new Map([...binaries].map(([id, b]) => [id, b.name])));
   let store: ResultsStore;
@@ -129,7 +131,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       command: o.command,
       host: { hostname: hostname(), release: hostRelease(), cpus: hostCpus().length, memBytes: totalmem(), node: process.version, qemu: await qemuVersion() },
       kernel: { spec: kernel.spec, release: kernel.release, banner: kernel.banner, identity: kernel.identity },
-      accel,
+      accel: accel.accel === 'tcg' ? { ...accel, tcgThread: o.tcgThread } : accel,
       image: { key: image.key, bytes: image.bytes, modules: image.modules, hit: image.hit },
       scenarios: await Promise.all(
         scenarios.map(async (s) => ({ id: s.id, title: s.title, file: s.file, reproducer: `${relative(process.cwd(), s.reproducerSource)} sha256:${(await hashFile(s.reproducerSource)).slice(0, 16)}`, allowFindings: s.allowFindings })),
