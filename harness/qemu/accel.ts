@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { cacheRoot } from '../util/paths.ts';
 import { onCleanup } from '../util/cleanup.ts';
-import type { Accel } from './args.ts';
+import { kvmProbeArgs, type Accel } from './args.ts';
 
 export interface AccelChoice {
   accel: Accel;
@@ -45,8 +45,7 @@ export async function probeKvm(bzImage: string, timeoutMs: number): Promise<{ ok
   const t0 = Date.now();
   const child = execa(
     'qemu-system-x86_64',
-    ['-machine', 'pc', '-accel', 'kvm', '-cpu', 'host', '-m', '256M', '-nodefaults', '-display', 'none', '-no-reboot',
-      '-chardev', `socket,id=c,path=${sock}`, '-serial', 'chardev:c', '-kernel', bzImage, '-append', 'console=ttyS0 panic=-1'],
+    kvmProbeArgs(bzImage, sock),
     { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', cleanup: true },
   );
   const unkill = onCleanup(() => child.kill('SIGKILL'));

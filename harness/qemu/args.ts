@@ -1,4 +1,4 @@
-// QEMU command line for a DAX guest. Pure: paths in, argv out.
+// QEMU command lines: the one place that knows QEMU's flags. Pure: paths in, argv out.
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -10,24 +10,37 @@ export type Accel = 'kvm' | 'tcg';
  */
 export type TcgThread = 'single' | 'multi';
 
-export interface MachineSpec {
+/**
+ * Everything QEMU is told, for any boot the harness makes. The optional parts are what a bare
+ * boot (the KVM probe: a kernel and a console, nothing else) leaves out.
+ */
+export interface QemuSpec {
   accel: Accel;
   /** Only for TCG; default single (see TcgThread). */
   tcgThread?: TcgThread | undefined;
-  cpus: number;
+  cpus?: number | undefined;
   memBytes: number;
   kernel: string;
-  initrd: string;
+  initrd?: string | undefined;
   cmdline: string;
-  /** File-backed NVDIMMs (sparse files). */
-  nvdimms: { path: string; bytes: number }[];
+  /** File-backed NVDIMMs (sparse files); undefined means a plain `pc` machine without hotplug memory. */
+  nvdimms?: { path: string; bytes: number }[] | undefined;
   /** Optional virtio-blk scratch disk: a non-DAX device whose I/O completes asynchronously. */
   scratch?: { path: string; iops?: number | undefined } | undefined;
   consoleSocket: string;
-  agentSocket: string;
-  qmpSocket: string;
+  agentSocket?: string | undefined;
+  qmpSocket?: string | undefined;
   /** qboot skips most of SeaBIOS's work; undefined means QEMU's default firmware. */
   bios?: string | undefined;
+}
+
+/** A DAX guest: NVDIMMs, an initramfs with the agent, and QMP for the watchdog. */
+export interface MachineSpec extends QemuSpec {
+  cpus: number;
+  initrd: string;
+  nvdimms: { path: string; bytes: number }[];
+  agentSocket: string;
+  qmpSocket: string;
 }
 
 const MiB = 1024 * 1024;
@@ -46,26 +59,27 @@ export function nvdimmArgs(nvdimms: MachineSpec['nvdimms']): string[] {
   return out;
 }
 
-export function qemuArgs(m: MachineSpec): string[] {
-  const pmemTotal = m.nvdimms.reduce((a, d) => a + Math.ceil(d.bytes / MiB) * MiB, 0);
+export function qemuArgs(m: QemuSpec): string[] {
+  const nvdimms = m.nvdimms ?? [];
+  const pmemTotal = nvdimms.reduce((a, d) => a + Math.ceil(d.bytes / MiB) * MiB, 0);
+  const hotplug = m.nvdimms !== undefined;
   const args = [
-    '-machine', 'pc,nvdimm=on',
+    '-machine', hotplug ? 'pc,nvdimm=on' : 'pc',
     '-accel', accelArg(m.accel, m.tcgThread),
     '-cpu', m.accel === 'kvm' ? 'host' : 'max',
-    '-smp', String(m.cpus),
+    ...(m.cpus !== undefined ? ['-smp', String(m.cpus)] : []),
     // NVDIMMs are hot-pluggable memory: they need slots and room under maxmem.
-    '-m', `${mib(m.memBytes)},slots=${Math.max(2, m.nvdimms.length + 1)},maxmem=${mib(m.memBytes + pmemTotal)}`,
-    ...nvdimmArgs(m.nvdimms),
+    '-m', hotplug ? `${mib(m.memBytes)},slots=${Math.max(2, nvdimms.length + 1)},maxmem=${mib(m.memBytes + pmemTotal)}` : mib(m.memBytes),
+    ...nvdimmArgs(nvdimms),
     '-kernel', m.kernel,
-    '-initrd', m.initrd,
+    ...(m.initrd !== undefined ? ['-initrd', m.initrd] : []),
     '-append', m.cmdline,
     '-nodefaults', '-display', 'none', '-no-reboot', '-no-user-config',
     '-chardev', `socket,id=console,path=${m.consoleSocket}`,
     '-serial', 'chardev:console',
-    '-chardev', `socket,id=agent,path=${m.agentSocket}`,
-    '-serial', 'chardev:agent',
-    '-qmp', `unix:${m.qmpSocket},server=on,wait=off`,
   ];
+  if (m.agentSocket !== undefined) args.push('-chardev', `socket,id=agent,path=${m.agentSocket}`, '-serial', 'chardev:agent');
+  if (m.qmpSocket !== undefined) args.push('-qmp', `unix:${m.qmpSocket},server=on,wait=off`);
   if (m.bios) args.push('-bios', m.bios);
   if (m.scratch) {
     const throttle = m.scratch.iops ? `,throttling.iops-total=${m.scratch.iops}` : '';
@@ -73,6 +87,11 @@ export function qemuArgs(m: MachineSpec): string[] {
     args.push('-device', 'virtio-blk-pci,drive=scratch');
   }
   return args;
+}
+
+/** The KVM probe: the kernel alone under `-cpu host`, only far enough to print its banner. */
+export function kvmProbeArgs(kernel: string, consoleSocket: string): string[] {
+  return qemuArgs({ accel: 'kvm', memBytes: 256 * MiB, kernel, cmdline: 'console=ttyS0 panic=-1', consoleSocket });
 }
 
 export function accelArg(accel: Accel, tcgThread: TcgThread = 'single'): string {

@@ -169,7 +169,13 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       stuckStep = running;
       consoleLog.write(`\n[daxlab: host watchdog fired (${end}${running ? `, step ${running}` : ''}); sending SysRq w and t]\n`);
       // Ask the wedged kernel for its blocked and all task stacks, give it time to print, then kill.
-      void qmpCommands(sockets.qmp, [sysrqKeys('w'), sysrqKeys('t')]).finally(() => setTimeout(() => child.kill('SIGKILL'), 5000));
+      void qmpCommands(sockets.qmp, [sysrqKeys('w'), sysrqKeys('t')])
+        .catch((e: unknown) => {
+          // Refused or unanswered: the task dump the console is expected to hold never came. Once
+          // QEMU is gone the socket error says nothing new, and the log may be closing.
+          if (child.exitCode === null && child.signalCode === null) consoleLog.write(`\n[daxlab: QMP send-key failed: ${e instanceof Error ? e.message : String(e)}]\n`);
+        })
+        .finally(() => setTimeout(() => child.kill('SIGKILL'), 5000));
     }, 250);
 
     const r = await child;
