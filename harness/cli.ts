@@ -17,6 +17,14 @@ function log(s: string): void {
   process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${oneLineSafe(s)}\n`);
 }
 
+/** `--append`: words for the kernel command line (QEMU gets it as one argv element, no shell). */
+function kernelArgs(s: string): string[] {
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new UserError('--append: control characters are not allowed on a kernel command line');
+  const words = s.trim().split(/\s+/).filter(Boolean);
+  if (words.join(' ').length > 1024) throw new UserError('--append: longer than 1024 characters (the x86 command line holds 2048 with daxlab\'s own)');
+  return words;
+}
+
 const program = new Command();
 program
   .name('daxlab')
@@ -37,9 +45,10 @@ program
   .option('--cpus <n>', 'guest CPUs', '2')
   .option('--mem <size>', 'guest RAM', '2G')
   .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps')
+  .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
   .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
   .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
-  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; tcgThread: 'single' | 'multi'; firmware: 'qboot' | 'seabios'; cpus: string; mem: string; resume?: string; bootTimeout?: string; grace?: string }) => {
+  .action(async (scenarios: string[], opts: { kernel: string; out?: string; accel: 'auto' | 'kvm' | 'tcg'; tcgThread: 'single' | 'multi'; firmware: 'qboot' | 'seabios'; cpus: string; mem: string; resume?: string; append?: string; bootTimeout?: string; grace?: string }) => {
     const cpus = Number(opts.cpus);
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new UserError(`--cpus must be 1..64, got '${opts.cpus}'`);
     const mem = parseSize(opts.mem);
@@ -50,6 +59,7 @@ program
     const graceS = opts.grace ? Number(opts.grace) : undefined;
     if (graceS !== undefined && !(graceS > 0)) throw new UserError(`--grace must be a positive number of seconds`);
     if (opts.out) await checkOutDir(opts.out);
+    const append = opts.append === undefined ? undefined : kernelArgs(opts.append);
     const r = await run({
       scenarioArgs: scenarios,
       kernel: opts.kernel,
@@ -62,6 +72,7 @@ program
       resume: opts.resume,
       bootTimeoutS,
       graceS,
+      append,
       command: process.argv.slice(2),
       log,
     });

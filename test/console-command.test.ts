@@ -11,7 +11,7 @@ const ROOT = join(import.meta.dirname, '..');
 
 test('a results directory: every console-<boot>.log in boot order, findings tagged with their boot', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'daxlab-findings-'));
-  await copyFile(join(DATA, 'debian-6.12-oops-int3.log'), join(dir, 'console-2.log'));
+  await copyFile(join(DATA, '..', 'artifacts', 'debian-6.12-oops-int3.log'), join(dir, 'console-2.log'));
   await copyFile(join(DATA, 'splat-6.12-lockdep-recursive.log'), join(dir, 'console-1.log'));
   await writeFile(join(dir, 'agent-1.log'), 'daxlab: step 1 begin\nWARNING: possible recursive locking detected\n'); // not a console log
   const fs = await findingsInResults(dir);

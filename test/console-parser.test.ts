@@ -42,7 +42,7 @@ for (const series of ['6.12', '6.1']) {
 }
 
 test('debian 6.12 int3 oops during exec (seen in a real run): titled by the trap and RIP function', (t) => {
-  const fs = parseConsoleText(load('debian-6.12-oops-int3.log'));
+  const fs = parseConsoleText(load('../artifacts/debian-6.12-oops-int3.log'));
   t.deepEqual(brief(fs), ['1 oops | Oops: int3 in put_page']);
   const f = fs[0] as Finding;
   t.is(f.taint, 'G E');

@@ -1,6 +1,7 @@
 // Shared helpers for tests that run the real CLI.
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Result, type ResultPromise } from 'execa';
 
@@ -56,5 +57,21 @@ export function guestDirOf(summaryText: string, index = 0): string | undefined {
     return m?.[1];
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The boot a run is in right now, from its summary.json: a boot can be retried (e.g. after an
+ * emulator artifact), so "the first boot" is not necessarily the one running.
+ */
+export function currentBoot(outDir: string): { index: number; agentLog: string; guestDir: string | undefined } | undefined {
+  const text = readIf(join(outDir, 'summary.json'));
+  try {
+    const s = JSON.parse(text) as { boots: { index: number; agentLog: string }[] };
+    const b = s.boots.at(-1);
+    if (!b) return undefined;
+    return { index: b.index, agentLog: readIf(join(outDir, b.agentLog)), guestDir: guestDirOf(text, s.boots.length - 1) };
+  } catch {
+    return undefined; // mid-rename or not written yet
   }
 }

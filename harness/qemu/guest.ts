@@ -35,9 +35,11 @@ export interface GuestOptions {
   onEvent: (ev: AgentEvent, atMs: number) => void;
   onConsoleLine?: (line: string, atMs: number) => void;
   onSpawn?: (argv: string[]) => void;
+  /** Stops the guest at once (QEMU killed); the boot ends 'aborted'. */
+  signal?: AbortSignal | undefined;
 }
 
-export type GuestEnd = 'poweroff' | 'exit-without-bye' | 'boot-timeout' | 'watchdog' | 'spawn-failed';
+export type GuestEnd = 'poweroff' | 'exit-without-bye' | 'boot-timeout' | 'watchdog' | 'spawn-failed' | 'aborted';
 
 export interface GuestOutcome {
   end: GuestEnd;
@@ -107,6 +109,9 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     let running: number | undefined;
     let sawBye = false;
     const handle = (ev: AgentEvent): void => {
+      // Once the host has declared the boot over (deadline passed, aborted), nothing the guest
+      // says afterwards counts: a slow guest finishing a step inside the kill grace is no result.
+      if (end) return;
       const now = since();
       if (ev.event === 'hello') timings.helloMs = now;
       if (ev.event === 'ready') timings.readyMs = now;
@@ -157,6 +162,12 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     o.onSpawn?.(['qemu-system-x86_64', ...argv]);
     const child = execa('qemu-system-x86_64', argv, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', maxBuffer: 1024 * 1024, cleanup: true });
     const unkill = onCleanup(() => child.kill('SIGKILL'));
+    const onAbort = (): void => {
+      end ??= 'aborted';
+      child.kill('SIGKILL');
+    };
+    if (o.signal?.aborted) onAbort();
+    o.signal?.addEventListener('abort', onAbort);
 
     const watchdog = setInterval(() => {
       if (end || Date.now() < deadline) return;
@@ -180,6 +191,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
 
     const r = await child;
     clearInterval(watchdog);
+    o.signal?.removeEventListener('abort', onAbort);
     unkill();
     timings.exitMs = since();
     for (const l of agentSplit.flush()) {

@@ -74,6 +74,16 @@ export interface BootRecord {
   setup: SetupResult[];
   warnings: string[];
   items: string[];
+  /** Emulator artifacts (console/artifacts.ts): labelled, never findings; their work is retried. */
+  artifacts?: { rule: string; why: string; title: string; line: number; step: number | undefined; fromStep: number }[];
+}
+
+/** A boot or some of its steps run again, and why. */
+export interface RetryRecord {
+  boot: number;
+  scope: 'boot' | 'step';
+  reason: string;
+  items: string[];
 }
 
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
@@ -92,7 +102,7 @@ export interface RunSummary {
   accel: { accel: string; reason: string; probeMs?: number | undefined; cached: boolean; tcgThread?: string };
   image: { key: string; bytes: number; modules: string[]; hit: boolean };
   scenarios: { id: string; title: string; file: string; reproducer: string; allowFindings: string[] }[];
-  guest: { cpus: number; memBytes: number; pmemBytes: number };
+  guest: { cpus: number; memBytes: number; pmemBytes: number; append?: string[] };
   /** Wall time of the preparation phases, ms. */
   phases: Record<string, number>;
   boots: BootRecord[];
@@ -101,4 +111,5 @@ export interface RunSummary {
   findings: RunFinding[];
   /** Work items not run yet (an interrupted run resumes from these). */
   pending: string[];
+  retries?: RetryRecord[];
 }

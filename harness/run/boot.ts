@@ -12,7 +12,7 @@ import { parseReproOutput } from '../results/output.ts';
 import type { ResultsStore } from '../results/store.ts';
 import type { BootRecord, StepResult } from '../results/types.ts';
 import { stepVerdict } from '../results/verdict.ts';
-import { BootConsole } from './boot-console.ts';
+import { BootConsole, type BootArtifact } from './boot-console.ts';
 import type { RunOptions } from './runner.ts';
 
 const MAX_LINES_PER_STEP = 20000;
@@ -40,7 +40,14 @@ export interface BootArgs {
   allowFor: (scenario: string) => string[];
 }
 
-export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; panic: string | undefined }> {
+export interface BootResult {
+  outcome: GuestOutcome;
+  panic: string | undefined;
+  /** Emulator artifacts seen; their steps and every later one were not recorded (still pending). */
+  artifacts: BootArtifact[];
+}
+
+export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const { o, store, plan, bootIndex } = a;
   const summary = store.summary;
   const stepByN = new Map(plan.steps.map((s) => [s.n, s]));
@@ -66,7 +73,10 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
   };
   summary.boots.push(record);
   store.flush();
-  const console = new BootConsole();
+  const console = new BootConsole(a.accel);
+  // An emulator artifact makes the rest of the boot worthless: stop the guest at once.
+  const stop = new AbortController();
+  const tainted = (n: number): boolean => console.taintedFrom !== undefined && n >= console.taintedFrom;
   const failedSetup = new Map<string, string>(); // group -> why
   const tcg = a.accel === 'tcg';
   o.log(`boot ${bootIndex}: ${record.items.length} runs in ${plan.groups.length} filesystem setups (${a.accel})`);
@@ -93,7 +103,7 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
     } else if (ev.event === 'skip') {
       if (step.kind !== 'repro' || !step.item) {
         record.setup.push({ n: step.n, label: step.label, group: step.group, status: 'skipped', exitCode: null, ms: 0, output: [ev.reason] });
-      } else if (ev.reason === 'setup-failed') {
+      } else if (ev.reason === 'setup-failed' && !tainted(step.n)) {
         store.addStep(errorStep(step.item, bootIndex, `setup failed: ${failedSetup.get(step.group) ?? 'unknown'}`));
       }
       // 'after-hang': the item stays pending and runs in the next boot.
@@ -110,6 +120,7 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
         store.flush();
         return;
       }
+      if (tainted(step.n)) return; // stays pending
       const out = parseReproOutput(l.out);
       const v = stepVerdict({ status: ev.status, exitCode: ev.exitCode, timeoutS: step.timeoutS }, out);
       const result: StepResult = {
@@ -147,10 +158,17 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
     agentLog: store.path(record.agentLog),
     consoleCap: o.consoleCap,
     bios: o.firmware === 'seabios' ? undefined : QBOOT,
+    extraCmdline: o.append ?? [],
     bootTimeoutS: o.bootTimeoutS ?? (tcg ? 300 : 60),
     graceS: o.graceS ?? (tcg ? 60 : 20),
     onEvent,
-    onConsoleLine: (line) => console.push(line),
+    onConsoleLine: (line) => {
+      for (const art of console.push(line)) {
+        o.log(`boot ${bootIndex}: emulator artifact (${art.title}; ${art.rule}): stopping this boot, its work is retried`);
+        stop.abort();
+      }
+    },
+    signal: stop.signal,
     onSpawn: (argv) => {
       record.argv = argv;
       store.flush();
@@ -164,11 +182,13 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
   if (outcome.logWriteError) store.writeError ??= outcome.logWriteError;
   if (outcome.consoleBytesDropped) record.warnings.push(`console capped: ${outcome.consoleBytesDropped} bytes dropped`);
   console.end();
+  record.artifacts = console.artifacts;
   // A step that began but never ended: the guest died under it (panic, QEMU killed) or wedged.
   const recorded = new Set(summary.steps.map((s) => s.key));
   for (const [n, l] of lines) {
     const step = stepByN.get(n);
     if (!step?.item || recorded.has(step.item.key)) continue;
+    if (tainted(n)) continue; // stays pending
     const hung = outcome.stuckStep === n;
     const why = hung ? 'guest stopped answering during this step (host watchdog; SysRq task dump in the console log)' : `guest died during this step (${outcome.end}${console.lastPanic ? `: ${console.lastPanic}` : ''})`;
     const out = parseReproOutput(l.out);
@@ -178,6 +198,12 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
   // Reports can finish printing after the agent said the step ended (separate serial ports):
   // now that the console is complete, attribute every finding and settle the verdicts again.
   const stepOfKey = new Map(plan.steps.flatMap((s) => (s.item ? [[s.item.key, s.n] as const] : [])));
+  // An artifact reported late (after its step ended) takes back what it tainted.
+  const late = summary.steps.filter((st) => st.boot === bootIndex && tainted(stepOfKey.get(st.key) ?? 0));
+  if (late.length) {
+    summary.steps = summary.steps.filter((st) => !late.includes(st));
+    summary.pending.push(...late.map((st) => st.key));
+  }
   summary.steps = summary.steps.map((st) => {
     const n = st.boot === bootIndex ? stepOfKey.get(st.key) : undefined;
     if (n === undefined) return st;
@@ -194,5 +220,5 @@ export async function bootOnce(a: BootArgs): Promise<{ outcome: GuestOutcome; pa
   store.flush();
   const t = outcome.timings;
   o.log(`boot ${bootIndex}: ${outcome.end} after ${(t.exitMs / 1000).toFixed(1)}s (agent up ${t.helloMs !== undefined ? (t.helloMs / 1000).toFixed(1) + 's' : 'never'}, first step ${t.firstStepMs !== undefined ? (t.firstStepMs / 1000).toFixed(1) + 's' : '-'})`);
-  return { outcome, panic: console.lastPanic };
+  return { outcome, panic: console.lastPanic, artifacts: console.artifacts };
 }

@@ -38,6 +38,8 @@ export interface RunOptions {
   memBytes: number;
   resume?: string | undefined;
   bootTimeoutS?: number | undefined;
+  /** Extra kernel command-line words, after daxlab's own (a later `rdinit=` or `--` wins). */
+  append?: string[] | undefined;
   graceS?: number | undefined;
   consoleCap?: number | undefined;
   command: string[];
@@ -80,6 +82,8 @@ export async function run(o: RunOptions): Promise<RunResult> {
     }
     scenarios = await Promise.all(resumed.summary.scenarios.map((s) => loadScenarioFile(s.file)));
     kernelSpec = resumed.summary.kernel.spec;
+    // A resumed run boots its guests the way the run started.
+    o = { ...o, append: resumed.summary.guest.append, tcgThread: resumed.summary.accel.tcgThread === 'multi' ? 'multi' : 'single' };
   } else {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
@@ -136,7 +140,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       scenarios: await Promise.all(
         scenarios.map(async (s) => ({ id: s.id, title: s.title, file: s.file, reproducer: `${relative(process.cwd(), s.reproducerSource)} sha256:${(await hashFile(s.reproducerSource)).slice(0, 16)}`, allowFindings: s.allowFindings })),
       ),
-      guest: { cpus: o.cpus, memBytes: o.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)) },
+      guest: { cpus: o.cpus, memBytes: o.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(o.append?.length ? { append: o.append } : {}) },
       phases,
       boots: [],
       steps: [],
@@ -162,6 +166,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   const scenarioById = new Map(scenarios.map((s) => [s.id, s]));
   const total = items.length;
   let noProgressBoots = 0;
+  const artifactRetries = new Map<string, number>();
   try {
     while (summary.pending.length > 0) {
       const pending = nextBootBatch(summary.pending.map((k) => byKey.get(k)).filter((i): i is WorkItem => i !== undefined));
@@ -170,7 +175,28 @@ export async function run(o: RunOptions): Promise<RunResult> {
       const plan = planBoot(pending, { pmemBytes });
       current = `boot ${bootIndex}`;
       const before = summary.steps.length;
-      const outcome = await bootOnce({ o, store, plan, bootIndex, kernelBzImage: kernel.bzImage, image, accel: accel.accel, binaries, total, setCurrent: (c) => (current = c), allowFor: (id) => scenarioById.get(id)?.allowFindings ?? [] });
+      const booted = await bootOnce({ o, store, plan, bootIndex, kernelBzImage: kernel.bzImage, image, accel: accel.accel, binaries, total, setCurrent: (c) => (current = c), allowFor: (id) => scenarioById.get(id)?.allowFindings ?? [] });
+      if (booted.artifacts.length) {
+        // The emulator's fault, not the kernel's: what it tainted runs once more in a fresh boot;
+        // an item hit twice ends as an error naming the artifact, never as a kernel failure.
+        const why = `emulator artifact: ${booted.artifacts.map((x) => `${x.title} (${x.rule})`).join('; ')}`;
+        // Everything from the first tainted step on: discarded results and steps never started.
+        const from = Math.min(...booted.artifacts.map((x) => x.fromStep));
+        const hit = plan.steps.flatMap((st) => (st.item && st.n >= from && summary.pending.includes(st.item.key) ? [st.item.key] : []));
+        const again = hit.filter((k) => (artifactRetries.get(k) ?? 0) >= 1);
+        for (const k of hit) artifactRetries.set(k, (artifactRetries.get(k) ?? 0) + 1);
+        const firstStep = plan.steps.find((st) => st.item)?.n ?? 1;
+        const retry = hit.filter((k) => !again.includes(k));
+        o.log(`boot ${bootIndex}: ${why}; ${retry.length} item(s) retried in a fresh boot${again.length ? `, ${again.length} hit twice: error` : ''}`);
+        if (retry.length) (summary.retries ??= []).push({ boot: bootIndex, scope: from <= firstStep ? 'boot' : 'step', reason: why, items: retry });
+        for (const k of again) {
+          const it = byKey.get(k);
+          if (it) store.addStep(errorStep(it, bootIndex, `${why}, on its retry too`));
+        }
+        store.flush();
+        noProgressBoots = 0;
+        continue;
+      }
       const progressed = summary.steps.length > before;
       if (progressed) {
         noProgressBoots = 0;
@@ -179,10 +205,11 @@ export async function run(o: RunOptions): Promise<RunResult> {
       // Nothing ran. A guest that died in setup may be a one-off (TCG has been seen to oops in
       // text patching under load), so try once more; a boot that never came up would fail again.
       noProgressBoots++;
-      const why = bootFailureReason(outcome.outcome, outcome.panic);
-      const retryable = outcome.outcome.end === 'exit-without-bye' || outcome.outcome.end === 'watchdog';
+      const why = bootFailureReason(booted.outcome, booted.panic);
+      const retryable = booted.outcome.end === 'exit-without-bye' || booted.outcome.end === 'watchdog';
       if (retryable && noProgressBoots < 2) {
         o.log(`boot ${bootIndex}: ${why}; retrying once in a fresh boot`);
+        (summary.retries ??= []).push({ boot: bootIndex, scope: 'boot', reason: why, items: pending.map((i) => i.key) });
         continue;
       }
       for (const it of pending) if (summary.pending.includes(it.key)) store.addStep(errorStep(it, bootIndex, why));
