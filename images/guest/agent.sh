@@ -26,11 +26,30 @@ now_ms() { read up _ < /proc/uptime; echo $(( ${up%.*} * 1000 + 10 * 1${up#*.} -
 GROUP_OK=1
 STOP=0
 
-# send_lines ID STREAM FILE: ship at most 1 MiB of a step's output, one channel line per line.
-send_lines() {
-  [ -s "$3" ] || return 0
-  head -c 1048576 "$3" | while IFS= read -r l || [ -n "$l" ]; do echo "@@DX $1 $2 $l" >&3; done
-}
+# A step's stdout and stderr go to a FIFO each, read while the step runs by a pump that forwards
+# every line as "@@DX ID STREAM LINE", so what was printed survives a panic or a host kill.
+# awk prints a line with one write() as long as it fits stdio's 4 KiB buffer, so lines are cut at
+# LINE_MAX: the two pumps' lines never interleave on the channel, and a program's output never
+# starts a channel line of its own. Past CAP bytes a pump stops forwarding but keeps reading (the
+# program must never block on a full pipe) and says at EOF how much it dropped. awk holds a whole
+# line in memory: ulimit (32 MiB of address space) bounds that for output without newlines, and
+# wc drains the rest then. After the step a pump gets DRAIN_S to forward what is left (at most a
+# pipe buffer, since the writer blocks on a full one).
+CAP=1048576
+LINE_MAX=4000
+DRAIN_S=5
+PUMP_AWK='{ n = length($0) + length(RT)
+  if (!over && sent + n <= cap) { sent += n; print p substr($0, 1, lmax); fflush(); next }
+  over = 1; drop += n }
+END { if (over) printf "@@DX %s err [daxlab: %s over its %d-byte cap: %d bytes dropped]\n", id, s, cap, drop }'
+PUMP_SH='ulimit -v 32768
+awk -v p="@@DX $1 $2 " -v id="$1" -v s="$2" -v cap="$3" -v lmax="$4" "$5" 2>/dev/null >&3 || {
+  n=$(wc -c)
+  echo "@@DX $1 err [daxlab: $2: a line too long to hold without a newline; it and $n more bytes dropped]" >&3
+}'
+
+# pump ID STREAM FIFO: in a session of its own, so that it and its children can be killed at once.
+pump() { setsid sh -c "$PUMP_SH" pump "$1" "$2" $CAP $LINE_MAX "$PUMP_AWK" < "$3" & }
 
 # run_step ID KIND TIMEOUT_S CMD...: KIND is setup (a failure skips the rest of the group) or repro.
 run_step() {
@@ -42,7 +61,10 @@ run_step() {
   emit "$id begin $kind $to"
   kmsg "step $id begin"
   t0=$(now_ms)
-  rm -f /tmp/rc.$id /tmp/pid.$id
+  rm -f /tmp/rc.$id /tmp/pid.$id /tmp/out.$id /tmp/err.$id
+  mkfifo /tmp/out.$id /tmp/err.$id
+  pump $id out /tmp/out.$id; po=$!
+  pump $id err /tmp/err.$id; pe=$!
   ( "$@" > /tmp/out.$id 2> /tmp/err.$id < /dev/null & echo $! > /tmp/pid.$id; wait $!; echo $? > /tmp/rc.$id ) &
   deadline=$(( t0 + to * 1000 ))
   status=done
@@ -63,8 +85,18 @@ run_step() {
   fi
   ms=$(( $(now_ms) - t0 ))
   rc=$(cat /tmp/rc.$id 2>/dev/null || echo -)
-  send_lines $id out /tmp/out.$id
-  send_lines $id err /tmp/err.$id
+  # `end` goes after the step's last line: wait for the pumps to reach EOF. A process left behind
+  # by the step (or the task stuck in the kernel) can hold a FIFO open forever; stop them then.
+  ( sleep $DRAIN_S; kill -9 -$po -$pe 2>/dev/null ) &
+  guard=$!
+  wait $po 2>/dev/null; a=$?
+  wait $pe 2>/dev/null; b=$?
+  kill $guard 2>/dev/null
+  if [ $a = 137 ] || [ $b = 137 ]; then
+    echo >&3 # a pump killed inside a write left half a line: end it before the next event
+    emit "$id err [daxlab: output still open ${DRAIN_S}s after the step ended; stopped reading it]"
+  fi
+  rm -f /tmp/out.$id /tmp/err.$id
   kmsg "step $id end $status"
   emit "$id end $status $rc $ms"
   if [ "$kind" = setup ] && [ "$status:$rc" != done:0 ]; then GROUP_OK=0; fi
