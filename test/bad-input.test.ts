@@ -97,7 +97,7 @@ const cases: Case[] = [
     progress: true,
   },
   // Command-line options.
-  { name: '--cpus 0', args: run(`${B}/good.yaml`, '--cpus', '0'), expect: plain("--cpus must be 1\\.\\.64, got '0'") },
+  { name: '--guest-cpus 0', args: run(`${B}/good.yaml`, '--guest-cpus', '0'), expect: plain("--guest-cpus must be 1\\.\\.64, got '0'") },
   { name: '--mem 1K', args: run(`${B}/good.yaml`, '--mem', '1K'), expect: plain("--mem must be a size of at least 256M, got '1K'") },
   { name: '--accel foo', args: run(`${B}/good.yaml`, '--accel', 'foo'), expect: plain("option '--accel <accel>' argument 'foo' is invalid\\. Allowed choices are auto, kvm, tcg") },
   { name: '--firmware foo', args: run(`${B}/good.yaml`, '--firmware', 'foo'), expect: plain("option '--firmware <fw>' argument 'foo' is invalid") },
@@ -170,11 +170,39 @@ const cases: Case[] = [
   },
   {
     name: 'report of a JSON file that is not a run summary',
-    setup: (d) => writeRun(d, '{"schema": 1, "steps": "many"}'),
+    setup: (d) => writeRun(d, '{"schema": 2, "steps": "many"}'),
     args: (d) => ['report', join(d.base, 'run')],
     expect: plain('\\S*/run/summary\\.json: not a daxlab run summary'),
     after: (t, d) => t.false(existsSync(join(d.base, 'run', 'report.html')), 'no report written'),
   },
+  {
+    name: 'report of a run whose event log has a corrupt line',
+    setup: (d) => writeEvents(d, [RUN_STARTED, '{"v":1,"at":"x","type":"boot-started","boot":"one"}']),
+    args: (d) => ['report', join(d.base, 'run')],
+    expect: plain('\\S*/run/events\\.jsonl:2: boot: '),
+    after: (t, d) => t.false(existsSync(join(d.base, 'run', 'report.html')), 'no report written'),
+  },
+  {
+    name: 'report of an event log from a newer daxlab',
+    setup: (d) => writeEvents(d, [RUN_STARTED.replace('"v":1', '"v":9')]),
+    args: (d) => ['report', join(d.base, 'run')],
+    expect: plain('\\S*/run/events\\.jsonl:1: event version 9 is not 1'),
+  },
+  {
+    name: 'resume of a run whose event log is not JSON',
+    setup: (d) => writeEvents(d, [RUN_STARTED, 'garbage']),
+    args: (d) => ['run', '--resume', join(d.base, 'run')],
+    expect: plain('\\S*/run/events\\.jsonl:2: not JSON'),
+  },
+  {
+    name: '--out names a directory that already holds a run',
+    setup: (d) => writeEvents(d, [RUN_STARTED]),
+    args: (d) => ['run', `${B}/good.yaml`, '--out', join(d.base, 'run')],
+    expect: plain('--out \\S*/run: already holds a run \\(continue it with --resume'),
+  },
+  { name: '-j 0', args: run(`${B}/good.yaml`, '-j', '0'), expect: plain("--jobs must be 1..64, got '0'") },
+  { name: 'one kernel name used twice', args: run(`${B}/good.yaml`, '--kernel', 'a=debian:6.12', '--kernel', 'a=debian:6.1'), expect: plain("--kernel a=debian:6.1: the name 'a' is used twice") },
+  { name: '--append with a newline', args: run(`${B}/good.yaml`, '--append', 'a\nb'), expect: plain('--append: control characters are not allowed') },
   {
     name: '--out names an existing file',
     setup: (d) => writeFileSync(join(d.base, 'file'), 'keep me\n'),
@@ -189,6 +217,13 @@ const cases: Case[] = [
     expect: plain('--out \\S*/file/run: \\S*/file is not a directory'),
   },
 ];
+
+const RUN_STARTED = JSON.stringify({ v: 1, at: '2026-12-01T00:00:00Z', type: 'run-started', runId: 'r', command: [], host: { hostname: 'h', release: 'r', cpus: 1, memBytes: 1, node: 'v20', qemu: 'q' }, scenarios: [], guest: { cpus: 1, memBytes: 1, pmemBytes: 1 }, concurrency: 1 });
+
+function writeEvents(d: Dirs, lines: string[]): void {
+  mkdirSync(join(d.base, 'run'));
+  writeFileSync(join(d.base, 'run', 'events.jsonl'), lines.map((l) => l + '\n').join(''));
+}
 
 function writeRun(d: Dirs, summaryJson: string): void {
   mkdirSync(join(d.base, 'run'));

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifactRule, trappedByte } from '../harness/console/artifacts.ts';
 import { parseConsoleText } from '../harness/console/parser.ts';
-import { BootConsole } from '../harness/run/boot-console.ts';
+import { BootConsole } from '../harness/engine/boot-console.ts';
 
 const DIR = 'test/data/artifacts';
 interface Expect {

@@ -9,7 +9,7 @@ import { daxlab } from './helpers.ts';
 
 test.serial('daxlab run boots a DAX guest and records everything; a warm run rebuilds nothing', async (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'daxlab-test-')), 'run1');
-  const r = await daxlab(['run', 'test/data/scenarios/tl-quick', '--kernel', 'debian:6.12', '--out', out]);
+  const r = await daxlab(['run', 'test/data/scenarios/tl-quick', '--kernel', 'debian:6.12', '--out', out, '-j', '1']);
   t.is(r.exitCode, 0, String(r.all));
   t.regex(String(r.stdout), /tl-quick\s+ext4-dax=always\s+pass/);
   t.regex(String(r.stdout), /tl-quick\s+xfs-dax=always\s+pass/);
@@ -17,10 +17,10 @@ test.serial('daxlab run boots a DAX guest and records everything; a warm run reb
 
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
   t.is(s.status, 'completed');
-  t.regex(s.kernel.release, /^6\.12\./);
-  t.is(s.kernel.identity['source'], 'debian');
-  t.true(['kvm', 'tcg'].includes(s.accel.accel));
-  t.truthy(s.accel.reason);
+  t.regex(s.kernels[0]?.release ?? '', /^6\.12\./);
+  t.is(s.kernels[0]?.identity['source'], 'debian');
+  t.true(['kvm', 'tcg'].includes(s.kernels[0]?.accel.accel ?? ''));
+  t.truthy(s.kernels[0]?.accel.reason);
   t.is(s.steps.length, 2);
   for (const step of s.steps) {
     t.is(step.status, 'pass');
@@ -37,7 +37,7 @@ test.serial('daxlab run boots a DAX guest and records everything; a warm run reb
   t.regex(consoleLog, /Linux version 6\.12/);
   t.regex(consoleLog, /daxlab: step \d+ begin/);
   t.regex(consoleLog, /pmem0/);
-  t.true(existsSync(join(out, 'steps.jsonl')));
+  t.true(existsSync(join(out, 'events.jsonl')));
   const memPath = /mem-path=([^,]+)/.exec(boot?.argv.join(' ') ?? '')?.[1] ?? '';
   t.regex(memPath, /daxlab-guest-.*\/nv0\.img$/);
   t.false(existsSync(join(memPath, '..')), 'guest temp dir with the NVDIMM backing file removed');
@@ -47,7 +47,7 @@ test.serial('daxlab run boots a DAX guest and records everything; a warm run reb
   const r2 = await daxlab(['run', 'test/data/scenarios/tl-quick', '--out', out2]);
   t.is(r2.exitCode, 0, String(r2.all));
   const s2 = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8')) as RunSummary;
-  t.true(s2.image.hit);
+  t.true(s2.kernels[0]?.image.hit);
   t.notRegex(String(r2.stderr), /building guest image|compiling|downloading/);
 });
 
@@ -56,7 +56,7 @@ test.serial('the older Debian 6.1 kernel boots the same way', async (t) => {
   const r = await daxlab(['run', 'test/data/scenarios/tl-quick', '--kernel', 'debian:6.1', '--out', out]);
   t.is(r.exitCode, 0, String(r.all));
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
-  t.regex(s.kernel.release, /^6\.1\.0-/);
+  t.regex(s.kernels[0]?.release ?? '', /^6\.1\.0-/);
   t.deepEqual(s.steps.map((x) => x.status), ['pass', 'pass']);
 });
 
@@ -70,8 +70,8 @@ test.serial('a local bzImage path with a modules directory boots like the packag
   const r = await daxlab(['run', 'test/data/scenarios/tl-one', '--kernel', `${k}/bzImage,modules=${k}/modules`, '--out', out]);
   t.is(r.exitCode, 0, String(r.all));
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
-  t.is(s.kernel.identity['source'], 'file');
-  t.regex(s.kernel.release, /^6\.12\./);
+  t.is(s.kernels[0]?.identity['source'], 'file');
+  t.regex(s.kernels[0]?.release ?? '', /^6\.12\./);
   t.is(s.steps[0]?.status, 'pass');
-  t.true(s.image.modules.includes('nd_pmem'));
+  t.true(s.kernels[0]?.image.modules.includes('nd_pmem'));
 });

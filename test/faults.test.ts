@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, truncateSync, mkdirSync, symlink
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunSummary } from '../harness/results/types.ts';
-import { currentBoot, daxlab, guestDirOf, qemuPids, readIf, root, waitFor } from './helpers.ts';
+import { currentBoot, daxlab, guestDirOf, qemuPids, root, runEvents, waitFor } from './helpers.ts';
 
 const F = 'test/data/scenarios/faults';
 const ONE = 'test/data/scenarios/tl-one';
@@ -24,8 +24,9 @@ async function assertNoLeftovers(t: import('ava').ExecutionContext, s: RunSummar
   }
 }
 
+/** Fault tests reason about which boot ran what: one guest at a time. */
 function spawnRun(args: string[], env: Record<string, string> = {}) {
-  return execa('node', ['bin/daxlab.js', 'run', ...args], { cwd: root, reject: false, all: true, env });
+  return execa('node', ['bin/daxlab.js', 'run', '-j', '1', ...args], { cwd: root, reject: false, all: true, env });
 }
 
 /** The agent of the boot running now has begun a reproducer step (and, with `after`, logged that). */
@@ -51,7 +52,7 @@ function guestTmp(): { env: Record<string, string>; leftovers: () => string[] } 
 
 test.serial('segfault, user-space timeout, kernel hang and kernel panic each cost one step only', async (t) => {
   const out = join(tmp(), 'run');
-  const r = await daxlab(['run', `${F}/segv`, `${F}/sleep`, `${F}/hang`, `${F}/panic`, ONE, '--out', out]);
+  const r = await daxlab(['run', '-j', '1', `${F}/segv`, `${F}/sleep`, `${F}/hang`, `${F}/panic`, ONE, '--out', out]);
   t.is(r.exitCode, 1, String(r.all)); // not everything passed
   const s = summaryOf(out);
   t.is(s.status, 'completed');
@@ -71,14 +72,14 @@ test.serial('segfault, user-space timeout, kernel hang and kernel panic each cos
   // The hung task's stack is in the console, dumped before the step was given up.
   const c1 = readFileSync(join(out, `console-${by['hang']?.boot}.log`), 'utf8');
   t.regex(c1, /sysrq: Show Blocked State\s*\n.*task:hang\.bin\s+state:D/);
-  t.true(s.findings.some((f) => f.kind === 'panic' && f.where.includes('panic:ext4:always:r1')));
+  t.true(s.findings.some((f) => f.kind === 'panic' && f.where.includes('debian:6.12/panic:ext4:always:r1')));
   await assertNoLeftovers(t, s);
 });
 
 test.serial('SIGINT mid-step keeps finished steps; --resume finishes without redoing them', async (t) => {
   const out = join(tmp(), 'run');
   const child = spawnRun([ONE, `${F}/nap`, '--out', out]);
-  await waitFor('first step on disk and the nap step running', () => readIf(join(out, 'steps.jsonl')).includes('tl-one') && / begin repro /.test((currentBoot(out)?.agentLog ?? '').split('\n').slice(-3).join('\n')), undefined, child);
+  await waitFor('first step on disk and the nap step running', () => runEvents(out).some((e) => e.type === 'step-ended' && e.key.includes('tl-one')) && / begin repro /.test((currentBoot(out)?.agentLog ?? '').split('\n').slice(-3).join('\n')), undefined, child);
   child.kill('SIGINT');
   const r = await child;
   t.is(r.exitCode, 130, String(r.all));
@@ -86,16 +87,16 @@ test.serial('SIGINT mid-step keeps finished steps; --resume finishes without red
   const s = summaryOf(out);
   t.is(s.status, 'interrupted');
   t.regex(s.statusReason ?? '', /SIGINT.*nap/);
-  t.deepEqual(s.steps.map((x) => x.key), ['tl-one:ext4:always:r1']);
-  t.deepEqual(s.pending, ['nap:ext4:always:r1']);
+  t.deepEqual(s.steps.map((x) => x.key), ['debian:6.12/tl-one:ext4:always:r1']);
+  t.deepEqual(s.pending, ['debian:6.12/nap:ext4:always:r1']);
   await assertNoLeftovers(t, s);
 
   const r2 = await daxlab(['run', '--resume', out]);
   t.is(r2.exitCode, 0, String(r2.all));
   const s2 = summaryOf(out);
   t.is(s2.status, 'completed');
-  t.deepEqual(s2.steps.map((x) => x.key), ['tl-one:ext4:always:r1', 'nap:ext4:always:r1']);
-  t.deepEqual(s2.boots[1]?.items, ['nap:ext4:always:r1'], 'the finished step was not run again');
+  t.deepEqual(s2.steps.map((x) => x.key), ['debian:6.12/tl-one:ext4:always:r1', 'debian:6.12/nap:ext4:always:r1']);
+  t.deepEqual(s2.boots[1]?.items, ['debian:6.12/nap:ext4:always:r1'], 'the finished step was not run again');
 });
 
 test.serial('SIGTERM is recorded as an interruption and cleans up the guest', async (t) => {
@@ -146,7 +147,7 @@ test.serial('a guest that never boots fails the run with the reason, within the 
   t.is(s.status, 'failed');
   t.regex(s.statusReason ?? '', /did not boot/);
   t.deepEqual(s.guest.append, ['rdinit=/bin/busybox', '--', 'sleep', '100000']);
-  t.deepEqual(s.steps.map((x) => [x.key, x.status]), [['tl-one:ext4:always:r1', 'error']]);
+  t.deepEqual(s.steps.map((x) => [x.key, x.status]), [['debian:6.12/tl-one:ext4:always:r1', 'error']]);
   t.deepEqual(s.boots.map((b) => b.end), ['boot-timeout'], 'a boot that never came up is not retried');
   // Killed after the deadline plus the SysRq grace (a few seconds), not at some later event.
   t.true((s.boots[0]?.timings.exitMs ?? 0) < 60_000, `QEMU exited after ${s.boots[0]?.timings.exitMs} ms`);
@@ -156,7 +157,7 @@ test.serial('a guest that never boots fails the run with the reason, within the 
 
 test.serial('disk full while writing results: the run ends, says so, and leaves no guest behind', async (t) => {
   const mnt = tmp();
-  await execa('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', mnt]);
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mnt]);
   try {
     const g = guestTmp();
     const r = await daxlab(['run', ONE, '--out', join(mnt, 'run')], g.env);
@@ -206,12 +207,12 @@ test.serial('two runs at once share one cache: one builds, the other waits and r
 test.serial('an emulator artifact on the console is no finding: the boot stops, the work is retried once, then it is an error', async (t) => {
   // fake-int3 prints a real stale-int3 oops report through /dev/kmsg, on every attempt.
   const out = join(tmp(), 'run');
-  const r = await daxlab(['run', ONE, `${F}/fake-int3`, '--out', out]);
+  const r = await daxlab(['run', '-j', '1', ONE, `${F}/fake-int3`, '--out', out]);
   t.is(r.exitCode, 1, String(r.all));
   const s = summaryOf(out);
   const by = Object.fromEntries(s.steps.map((x) => [x.scenario, x]));
   t.is(by['tl-one']?.status, 'pass', 'the step before the artifact stands');
-  if (s.accel.accel === 'kvm') {
+  if (s.kernels[0]?.accel.accel === 'kvm') {
     // Under KVM nothing is an artifact: it is an oops like any other.
     t.is(by['fake-int3']?.status, 'fail');
     t.deepEqual(s.findings.map((f) => f.title), ['Oops: int3 in put_page']);
@@ -221,7 +222,7 @@ test.serial('an emulator artifact on the console is no finding: the boot stops, 
   t.regex(by['fake-int3']?.reason ?? '', /emulator artifact: Oops: int3 in put_page \(tcg-stale-int3\), on its retry too/);
   t.deepEqual(s.findings, [], 'an artifact is never a kernel finding');
   t.deepEqual(by['fake-int3']?.findings, []);
-  t.deepEqual(s.retries?.map((x) => [x.boot, x.scope, x.items]), [[1, 'step', ['fake-int3:ext4:always:r1']]]);
+  t.deepEqual(s.retries?.map((x) => [x.boot, x.scope, x.items]), [[1, 'step', ['debian:6.12/fake-int3:ext4:always:r1']]]);
   t.deepEqual(s.boots.map((b) => [b.end, b.artifacts?.map((a) => a.rule)]), [['aborted', ['tcg-stale-int3']], ['aborted', ['tcg-stale-int3']]]);
   await assertNoLeftovers(t, s);
 });

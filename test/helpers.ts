@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Result, type ResultPromise } from 'execa';
+import type { RunEvent } from '../harness/results/events.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -60,18 +61,19 @@ export function guestDirOf(summaryText: string, index = 0): string | undefined {
   }
 }
 
+/** The events of a run so far (events.jsonl; a line still being written is skipped). */
+export function runEvents(outDir: string): RunEvent[] {
+  const lines = readIf(join(outDir, 'events.jsonl')).split('\n');
+  lines.pop(); // '' after the last newline, or an unfinished line
+  return lines.map((l) => JSON.parse(l) as RunEvent);
+}
+
 /**
- * The boot a run is in right now, from its summary.json: a boot can be retried (e.g. after an
+ * The boot a run is in right now, from its event log: a boot can be retried (e.g. after an
  * emulator artifact), so "the first boot" is not necessarily the one running.
  */
 export function currentBoot(outDir: string): { index: number; agentLog: string; guestDir: string | undefined } | undefined {
-  const text = readIf(join(outDir, 'summary.json'));
-  try {
-    const s = JSON.parse(text) as { boots: { index: number; agentLog: string }[] };
-    const b = s.boots.at(-1);
-    if (!b) return undefined;
-    return { index: b.index, agentLog: readIf(join(outDir, b.agentLog)), guestDir: guestDirOf(text, s.boots.length - 1) };
-  } catch {
-    return undefined; // mid-rename or not written yet
-  }
+  const b = runEvents(outDir).filter((e) => e.type === 'boot-started').at(-1);
+  if (b?.type !== 'boot-started') return undefined;
+  return { index: b.boot, agentLog: readIf(join(outDir, b.agentLog)), guestDir: /mem-path=([^,]+)\/nv0\.img/.exec(b.argv.join(' '))?.[1] };
 }

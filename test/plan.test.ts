@@ -9,15 +9,15 @@ const scenario = (over: Partial<Scenario> = {}): Scenario => ({
 });
 
 test('work items expand filesystem x dax x repetitions with stable keys', (t) => {
-  const items = workItems([scenario()], new Map([['tl', 'tl-bin']]));
+  const items = workItems('k', [scenario()], new Map([['tl', 'tl-bin']]));
   t.is(items.length, 8);
-  t.deepEqual(items.slice(0, 2).map((i) => i.key), ['tl:ext4:always:r1', 'tl:ext4:always:r2']);
-  t.is(items[7]?.key, 'tl:xfs:never:r2');
+  t.deepEqual(items.slice(0, 2).map((i) => i.key), ['k/tl:ext4:always:r1', 'k/tl:ext4:always:r2']);
+  t.is(items[7]?.key, 'k/tl:xfs:never:r2');
   t.is(items[0]?.binary, 'tl-bin');
 });
 
 test('one boot creates the namespace once and mkfs+mounts per variant', (t) => {
-  const plan = planBoot(workItems([scenario()], new Map()), { pmemBytes: 1024 ** 3 });
+  const plan = planBoot(workItems('k', [scenario()], new Map()), { pmemBytes: 1024 ** 3 });
   const labels = plan.steps.map((s) => s.label);
   t.is(labels.filter((l) => l === 'create fsdax namespace').length, 1);
   t.is(labels.filter((l) => l.startsWith('mkfs ')).length, 4);
@@ -29,12 +29,12 @@ test('one boot creates the namespace once and mkfs+mounts per variant', (t) => {
 });
 
 test('scratch disk is planned only when a scenario asks for it', (t) => {
-  const plan = planBoot(workItems([scenario({ scratch: true, filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 });
+  const plan = planBoot(workItems('k', [scenario({ scratch: true, filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 });
   t.true(plan.scratchBytes > 0);
   t.true(plan.steps.some((s) => s.label === 'mount scratch'));
   t.is(plan.steps.find((s) => s.kind === 'repro')?.env['DAXLAB_SCRATCH'], '/mnt/scratch');
   t.is(plan.scratchIops, undefined);
-  const throttled = planBoot(workItems([scenario({ scratch: true, scratchIops: 200 }), scenario({ id: 'b', scratch: true, scratchIops: 50 })], new Map()), { pmemBytes: 1024 ** 3 });
+  const throttled = planBoot(workItems('k', [scenario({ scratch: true, scratchIops: 200 }), scenario({ id: 'b', scratch: true, scratchIops: 50 })], new Map()), { pmemBytes: 1024 ** 3 });
   t.is(throttled.scratchIops, 50, 'the tightest throttle asked for wins');
 });
 
@@ -42,15 +42,15 @@ test('shell quoting survives hostile arguments', (t) => {
   t.is(shQuote('plain-arg_1.0'), 'plain-arg_1.0');
   t.is(shQuote("it's"), `'it'\\''s'`);
   t.is(shQuote('$(reboot)'), `'$(reboot)'`);
-  const script = agentScript(planBoot(workItems([scenario({ args: ['a b', '`x`'], filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 }));
+  const script = agentScript(planBoot(workItems('k', [scenario({ args: ['a b', '`x`'], filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 }));
   t.regex(script, /run_step 4 repro 30 env .* \/daxlab\/bin\/tl 'a b' '`x`'/);
 });
 
 test('destructive scenarios run alone, after every shared item', (t) => {
-  const items = workItems([scenario({ id: 'teardown', ownBoot: true, repetitions: 1, daxModes: ['always'] }), scenario({ repetitions: 1, filesystems: ['ext4'], daxModes: ['always'] })], new Map());
+  const items = workItems('k', [scenario({ id: 'teardown', ownBoot: true, repetitions: 1, daxModes: ['always'] }), scenario({ repetitions: 1, filesystems: ['ext4'], daxModes: ['always'] })], new Map());
   const first = nextBootBatch(items);
   t.deepEqual(first.map((i) => i.scenario), ['tl']);
   const rest = items.filter((i) => !first.includes(i));
-  t.deepEqual(nextBootBatch(rest).map((i) => i.key), ['teardown:ext4:always:r1']);
+  t.deepEqual(nextBootBatch(rest).map((i) => i.key), ['k/teardown:ext4:always:r1']);
   t.is(nextBootBatch(rest.slice(1)).length, 1);
 });

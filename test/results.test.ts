@@ -6,7 +6,7 @@ import { parseKernelSpec, pickDebianPackage } from '../harness/kernel/spec.ts';
 import { kernelCmdline, qemuArgs } from '../harness/qemu/args.ts';
 
 const step = (over: Partial<StepResult>): StepResult => ({
-  key: 'k', scenario: 'tl', variant: { fs: 'ext4', dax: 'always' }, rep: 1, boot: 1, status: 'pass', reason: '', exitCode: 0, durationMs: 1,
+  key: 'k', kernel: 'k', scenario: 'tl', variant: { fs: 'ext4', dax: 'always' }, rep: 1, boot: 1, status: 'pass', reason: '', exitCode: 0, durationMs: 1,
   samples: {}, metrics: {}, infos: [], output: [], stderr: [], findings: [], finishedAt: '', ...over,
 });
 
@@ -67,7 +67,7 @@ test('QEMU argv: shared file-backed NVDIMM, room under maxmem, separate console 
 });
 
 test('console findings fail a step unless allowed; a hang keeps its status and gains the reason', async (t) => {
-  const { withFindingVerdict } = await import('../harness/results/findings.ts');
+  const { stepFindings, withFindingVerdict } = await import('../harness/results/findings.ts');
   const { parseConsoleText } = await import('../harness/console/parser.ts');
   const { readFileSync, readdirSync } = await import('node:fs');
   // A real WARN from the project's splat kernel (test/data/console).
@@ -80,10 +80,10 @@ test('console findings fail a step unless allowed; a hang keeps its status and g
   const passed = withFindingVerdict(step({ reason: 'ok' }), findings, []);
   t.is(passed.status, 'fail');
   t.regex(passed.reason, new RegExp(`kernel reported: ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*reproducer: ok`));
-  t.is(passed.findings[0]?.allowed, false);
+  t.is(stepFindings(findings, [])[0]?.allowed, false);
   const allowed = withFindingVerdict(step({}), findings, ['warning']);
   t.is(allowed.status, 'pass');
-  t.is(allowed.findings[0]?.allowed, true);
+  t.is(stepFindings(findings, ['warning'])[0]?.allowed, true);
   t.is(withFindingVerdict(step({ status: 'error', reason: 'killed by SIGKILL' }), findings, []).status, 'fail');
   const hung = withFindingVerdict(step({ status: 'hung', reason: 'stuck' }), findings, []);
   t.is(hung.status, 'hung');

@@ -18,7 +18,7 @@ const summaryOf = (dir: string): RunSummary => JSON.parse(readFileSync(join(dir,
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 function spawnRun(args: string[]) {
-  return execa('node', ['bin/daxlab.js', 'run', ...args], { cwd: root, reject: false, all: true });
+  return execa('node', ['bin/daxlab.js', 'run', '-j', '1', ...args], { cwd: root, reject: false, all: true });
 }
 
 /** Resident and peak memory of a process, in bytes, from /proc. */

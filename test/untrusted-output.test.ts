@@ -48,7 +48,8 @@ function rssMB(): number {
 
 function step(over: Partial<StepResult> = {}): StepResult {
   return {
-    key: 'hostile:ext4:always:r1',
+    key: 'k/hostile:ext4:always:r1',
+    kernel: HOSTILE,
     scenario: 'hostile',
     variant: { fs: 'ext4', dax: 'always' },
     rep: 1,
@@ -70,7 +71,7 @@ function step(over: Partial<StepResult> = {}): StepResult {
 
 function summary(): RunSummary {
   return {
-    schema: 1,
+    schema: 2,
     runId: '20261123-000000-abcdef',
     status: 'completed',
     statusReason: HOSTILE,
@@ -78,15 +79,25 @@ function summary(): RunSummary {
     finishedAt: '2026-11-23T00:01:00Z',
     command: ['run', HOSTILE],
     host: { hostname: 'h', release: '6.1', cpus: 2, memBytes: 2 * 1024 * MB, node: 'v20', qemu: 'QEMU 7.2' },
-    kernel: { spec: 'debian:6.12', release: `6.12${HOSTILE}`, banner: HOSTILE, identity: { source: HOSTILE } },
-    accel: { accel: 'tcg', reason: HOSTILE, cached: false },
-    image: { key: 'k', bytes: 1, modules: [], hit: true },
+    kernels: [
+      {
+        name: HOSTILE,
+        spec: 'debian:6.12',
+        release: `6.12${HOSTILE}`,
+        banner: HOSTILE,
+        identity: { source: HOSTILE },
+        accel: { accel: 'tcg', reason: HOSTILE, cached: false, tcgThread: HOSTILE },
+        image: { key: 'k', bytes: 1, modules: [], hit: true },
+      },
+    ],
     scenarios: [{ id: 'hostile', title: HOSTILE, file: 'f', reproducer: HOSTILE, allowFindings: [] }],
-    guest: { cpus: 2, memBytes: 2 * 1024 * MB, pmemBytes: 256 * MB },
+    guest: { cpus: 2, memBytes: 2 * 1024 * MB, pmemBytes: 256 * MB, append: [HOSTILE] },
+    concurrency: 1,
     phases: { kernelMs: 1 },
     boots: [
       {
         index: 1,
+        kernel: HOSTILE,
         argv: ['qemu', HOSTILE],
         end: 'poweroff',
         qemuExitCode: 0,
@@ -98,10 +109,11 @@ function summary(): RunSummary {
         guestRelease: HOSTILE,
         setup: [{ n: 1, label: HOSTILE, group: 'g', status: 'done', exitCode: 1, ms: 1, output: [HOSTILE] }],
         warnings: [HOSTILE],
-        items: ['hostile:ext4:always:r1'],
+        items: ['k/hostile:ext4:always:r1'],
+        artifacts: [{ rule: HOSTILE, why: HOSTILE, title: HOSTILE, line: 1, step: 1, fromStep: 1 }],
       },
     ],
-    steps: [step(), step({ key: 'hostile:ext4:always:r2', rep: 2, status: 'pass', reason: '' })],
+    steps: [step(), step({ key: 'k/hostile:ext4:always:r2', rep: 2, status: 'pass', reason: '' })],
     findings: [
       {
         title: `WARNING in ${HOSTILE}`,
@@ -117,6 +129,7 @@ function summary(): RunSummary {
       },
     ],
     pending: [HOSTILE],
+    retries: [{ boot: 1, scope: 'boot', reason: HOSTILE, items: [HOSTILE] }],
   };
 }
 

@@ -91,7 +91,8 @@ export function summaryTcgThread(s: BenchSummary | undefined): string | undefine
 /** Guest boots after the first, or retries daxlab recorded (schema 2 also retries single steps). */
 export function summaryRetries(s: BenchSummary | undefined): number {
   if (!s) return 0;
-  return Math.max(s.boots.length - 1, s.retries?.length ?? 0);
+  // Schema 2 records each retry; with -j, more boots than one is no retry. Schema 1: extra boots.
+  return s.retries !== undefined ? s.retries.length : s.boots.length - 1;
 }
 
 // --- temp dirs and child processes, cleaned up on exit and on Ctrl-C -----------------------
@@ -155,7 +156,7 @@ export interface RunOptions {
   scenarios: string[];
   kernel: string;
   tcgThread: TcgThread;
-  /** Extra `daxlab run` options. */
+  /** Extra `daxlab run` options (one guest at a time unless these say `-j`: the last one wins). */
   extra?: string[];
 }
 
@@ -164,7 +165,7 @@ export async function daxlabRun(o: RunOptions): Promise<RunOutcome> {
   const tmp = makeTempDir('daxlab-bench-');
   const out = join(tmp, 'run');
   const t0 = Date.now();
-  const child = execa('node', [DAXLAB, 'run', ...o.scenarios, '--kernel', o.kernel, '--accel', 'tcg', '--tcg-thread', o.tcgThread, '--out', out, ...(o.extra ?? [])], {
+  const child = execa('node', [DAXLAB, 'run', ...o.scenarios, '--kernel', o.kernel, '--accel', 'tcg', '--tcg-thread', o.tcgThread, '--out', out, '-j', '1', ...(o.extra ?? [])], {
     cwd: ROOT,
     reject: false,
     stdin: 'ignore',

@@ -6,15 +6,13 @@ import type { Command } from 'commander';
 import { listEntries, type ListedEntry } from '../util/cache.ts';
 import { cacheRoot } from '../util/paths.ts';
 import { UserError } from '../util/errors.ts';
+import { stderrLogger } from '../util/log.ts';
 import { buildKernel, loadBuildSpecFile } from './build.ts';
 import { resolveKernel } from './resolve.ts';
 import { parseKernelSpec } from './spec.ts';
 import { workspaceRoot } from './workspace.ts';
 
-const t0 = Date.now();
-function log(s: string): void {
-  process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${s}\n`);
-}
+const log = stderrLogger();
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(1)}M`;

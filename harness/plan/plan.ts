@@ -9,8 +9,10 @@ export interface Variant {
 }
 
 export interface WorkItem {
-  /** `scenario:fs:dax:rN`, stable across runs and resumes. */
+  /** `KERNEL/scenario:fs:dax:rN`, stable across runs and resumes. */
   key: string;
+  /** Name of the prepared kernel the item runs on. */
+  kernel: string;
   scenario: string;
   variant: Variant;
   rep: number;
@@ -27,7 +29,12 @@ export function variantName(v: Variant): string {
   return `${v.fs}-dax=${v.dax}`;
 }
 
-export function workItems(scenarios: Scenario[], binaries: Map<string, string>): WorkItem[] {
+/** The key of an item without its kernel (`scenario:fs:dax:rN`): what A/B pairs up across kernels. */
+export function itemKeyOnKernel(key: string): string {
+  return key.slice(key.indexOf('/') + 1);
+}
+
+export function workItems(kernel: string, scenarios: Scenario[], binaries: Map<string, string>): WorkItem[] {
   const items: WorkItem[] = [];
   for (const s of scenarios) {
     const binary = binaries.get(s.id) ?? s.id;
@@ -35,7 +42,8 @@ export function workItems(scenarios: Scenario[], binaries: Map<string, string>):
       for (const dax of s.daxModes) {
         for (let rep = 1; rep <= s.repetitions; rep++) {
           items.push({
-            key: `${s.id}:${fs}:${dax}:r${rep}`,
+            key: `${kernel}/${s.id}:${fs}:${dax}:r${rep}`,
+            kernel,
             scenario: s.id,
             variant: { fs, dax },
             rep,
@@ -58,6 +66,28 @@ export function nextBootBatch(pending: WorkItem[]): WorkItem[] {
   const shared = pending.filter((i) => !i.ownBoot);
   if (shared.length) return shared;
   return pending.slice(0, 1);
+}
+
+/**
+ * The next boot's items when `freeSlots` guests may start now: an even share of what is left, cut
+ * at variant boundaries where possible so guests share mkfs/mount setups instead of repeating
+ * them. With one slot this is nextBootBatch.
+ */
+export function shareForGuest(pending: WorkItem[], freeSlots: number): WorkItem[] {
+  const batch = nextBootBatch(pending);
+  if (freeSlots <= 1 || batch.length <= 1 || batch[0]?.ownBoot) return batch;
+  const byVariant = [...batch].sort((a, b) => variantName(a.variant).localeCompare(variantName(b.variant)));
+  const want = Math.ceil(batch.length / freeSlots);
+  let cut = want;
+  // Move the cut to the nearest variant boundary within a quarter of the share.
+  for (let d = 0; d <= Math.floor(want / 4); d++) {
+    const at = [want + d, want - d].find((c) => c > 0 && c < byVariant.length && variantName((byVariant[c - 1] as WorkItem).variant) !== variantName((byVariant[c] as WorkItem).variant));
+    if (at !== undefined) {
+      cut = at;
+      break;
+    }
+  }
+  return byVariant.slice(0, cut);
 }
 
 export type StepKind = 'setup' | 'repro' | 'cleanup';

@@ -1,10 +1,14 @@
-// `daxlab report RUN`: (re)write results/<run-id>/report.html from summary.json and the tails of
-// the console logs. The same writer runs at the end of `daxlab run`.
-import { open, rename, stat, writeFile } from 'node:fs/promises';
+// `daxlab report RUN`: rebuild a run's views from its event log (summary.json, report.html with
+// the tails of the console logs). The same writer runs at the end of `daxlab run`. A directory
+// with only a summary.json (a copied view) gets its report.html from that.
+import { existsSync } from 'node:fs';
+import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { findRunDir, ResultsStore } from '../results/store.ts';
-import type { RunSummary } from '../results/types.ts';
+import { RunRecorder } from '../engine/recorder.ts';
+import { EVENTS_FILE } from '../results/event-log.ts';
+import { findRunDir } from '../results/store.ts';
+import { SUMMARY_SCHEMA, type RunSummary } from '../results/types.ts';
 import { UserError } from '../util/errors.ts';
 import { renderRunHtml, type ConsoleExcerpt } from './html.ts';
 
@@ -61,6 +65,20 @@ export async function writeRunReport(dir: string, summary: RunSummary): Promise<
   return file;
 }
 
+async function readSummaryView(file: string): Promise<RunSummary> {
+  let s: Partial<RunSummary>;
+  try {
+    s = JSON.parse(await readFile(file, 'utf8')) as Partial<RunSummary>;
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (s.schema !== SUMMARY_SCHEMA) throw new UserError(`${file}: summary schema ${String(s.schema)} is not ${SUMMARY_SCHEMA}`);
+  if (![s.steps, s.boots, s.kernels, s.findings, s.pending, s.scenarios].every(Array.isArray) || !s.host || !s.guest || !s.phases) {
+    throw new UserError(`${file}: not a daxlab run summary (fields missing)`);
+  }
+  return s as RunSummary;
+}
+
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
@@ -68,13 +86,17 @@ export function registerReportCommand(program: Command): void {
     .argument('<run>', 'run id, results directory, or path to summary.json')
     .action(async (ref: string) => {
       const dir = await findRunDir(ref);
-      const store = await ResultsStore.open(dir);
-      const s = store.summary as Partial<RunSummary>;
-      if (![s.steps, s.boots].every(Array.isArray) || !s.kernel || !s.host || !s.accel || !s.image || !s.guest) {
-        throw new UserError(`${join(dir, 'summary.json')}: not a daxlab run summary (fields missing)`);
+      let summary: RunSummary;
+      if (existsSync(join(dir, EVENTS_FILE))) {
+        const rec = RunRecorder.open(dir);
+        rec.close();
+        summary = rec.summary;
+        rec.writeSummary();
+        if (rec.writeError) throw new UserError(rec.writeError);
+      } else {
+        summary = await readSummaryView(join(dir, 'summary.json'));
       }
-      // Runs recorded before console findings and resume existed lack these lists.
-      const file = await writeRunReport(dir, { ...store.summary, findings: s.findings ?? [], pending: s.pending ?? [], scenarios: s.scenarios ?? [], phases: s.phases ?? {} });
+      const file = await writeRunReport(dir, summary);
       const kb = ((await stat(file)).size / 1024).toFixed(0);
       process.stdout.write(`${file} (${kb} KiB)\n`);
     });

@@ -89,7 +89,7 @@ function kv(rows: [string, string][]): string {
 }
 
 function resultsTable(s: RunSummary, o: Required<RenderOptions>): string {
-  const rows = tableRows(s.steps, 6);
+  const rows = tableRows(s.steps, { maxMetrics: 6, byKernel: s.kernels.length > 1 });
   if (rows.length === 0) return '<p>No step finished.</p>';
   const showFindings = rows.some((r) => r.findings);
   const head = ['scenario', 'variant', 'verdict', 'metrics', ...(showFindings ? ['console findings'] : [])];
@@ -181,12 +181,14 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
     `<p class="dim">${text(s.statusReason ?? '', o.maxCell * 2)}${s.statusReason ? ' · ' : ''}${tally}${s.pending.length ? ` · ${s.pending.length} not run (resume with <code>daxlab run --resume ${text(s.runId, 80)}</code>)` : ''}</p>`,
     `<div class="cols">`,
     kv([
-      ['kernel', `${text(s.kernel.release, o.maxCell)} <span class="dim">(${text(s.kernel.spec, o.maxCell)})</span>`],
-      ['banner', text(s.kernel.banner, o.maxCell)],
-      ['identity', text(Object.entries(s.kernel.identity).map(([k, v]) => `${k}=${v}`).join(' '), o.maxCell * 2)],
-      ['accelerator', `${text(s.accel.accel, 20)} <span class="dim">(${text(s.accel.reason, o.maxCell)}${s.accel.cached ? ', cached verdict' : ''})</span>`],
-      ['guest', `${s.guest.cpus} CPUs, ${bytes(s.guest.memBytes)} RAM, ${bytes(s.guest.pmemBytes)} NVDIMM`],
-      ['image', `${text(s.image.key, 40)}, ${bytes(s.image.bytes)}${s.image.hit ? ' (cached)' : ''}, ${s.image.modules.length} modules`],
+      ...s.kernels.flatMap((k): [string, string][] => [
+        [s.kernels.length > 1 ? `kernel ${text(k.name, 64)}` : 'kernel', `${text(k.release, o.maxCell)} <span class="dim">(${text(k.spec, o.maxCell)})</span>`],
+        ['banner', text(k.banner, o.maxCell)],
+        ['identity', text(Object.entries(k.identity).map(([a, v]) => `${a}=${v}`).join(' '), o.maxCell * 2)],
+        ['accelerator', `${text(k.accel.accel, 20)}${k.accel.tcgThread ? ` thread=${text(k.accel.tcgThread, 10)}` : ''} <span class="dim">(${text(k.accel.reason, o.maxCell)}${k.accel.cached ? ', cached verdict' : ''})</span>`],
+        ['image', `${text(k.image.key, 40)}, ${bytes(k.image.bytes)}${k.image.hit ? ' (cached)' : ''}, ${k.image.modules.length} modules`],
+      ]),
+      ['guest', `${s.guest.cpus} CPUs, ${bytes(s.guest.memBytes)} RAM, ${bytes(s.guest.pmemBytes)} NVDIMM${s.concurrency > 1 ? `, up to ${s.concurrency} at once` : ''}`],
     ]),
     kv([
       ['host', `${text(s.host.hostname, 80)} · Linux ${text(s.host.release, 80)} · ${s.host.cpus} CPUs · ${bytes(s.host.memBytes)}`],

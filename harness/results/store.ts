@@ -1,12 +1,11 @@
-// Results on disk. summary.json is rewritten atomically (temp file + rename) after every step and
-// steps.jsonl is appended, so a crash or Ctrl-C loses nothing already measured.
-import { appendFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+// Where runs live: the results root, run ids, and finding a run directory from what a user types.
+// What a run writes inside its directory is engine/recorder.ts's business.
+import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { repoRoot } from '../util/paths.ts';
-import { SUMMARY_SCHEMA, type RunSummary, type StepResult } from './types.ts';
+import { EVENTS_FILE } from './event-log.ts';
 
 export function defaultResultsRoot(): string {
   return process.env['DAXLAB_RESULTS'] ? resolve(process.env['DAXLAB_RESULTS']) : join(repoRoot, 'results');
@@ -18,69 +17,14 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-export class ResultsStore {
-  /** Set when a write failed (e.g. disk full); the run goes on and reports it at the end. */
-  writeError: string | undefined;
-  constructor(readonly dir: string, readonly summary: RunSummary) {}
+const isFile = async (p: string): Promise<boolean> => (await stat(p).catch(() => undefined))?.isFile() ?? false;
 
-  static async create(dir: string, summary: RunSummary): Promise<ResultsStore> {
-    await mkdir(dir, { recursive: true });
-    const s = new ResultsStore(dir, summary);
-    s.flush();
-    return s;
-  }
-
-  static async open(dir: string): Promise<ResultsStore> {
-    const file = join(dir, 'summary.json');
-    let summary: RunSummary;
-    try {
-      summary = JSON.parse(await readFile(file, 'utf8')) as RunSummary;
-    } catch (e) {
-      throw new UserError(`cannot read ${file}: ${(e as Error).message.split('\n')[0]}`);
-    }
-    if (summary.schema !== SUMMARY_SCHEMA) throw new UserError(`${file}: summary schema ${summary.schema} is not ${SUMMARY_SCHEMA}`);
-    return new ResultsStore(dir, summary);
-  }
-
-  path(name: string): string {
-    return join(this.dir, name);
-  }
-
-  /** Synchronous on purpose: also called from signal handlers. */
-  flush(): void {
-    const file = join(this.dir, 'summary.json');
-    const tmp = `${file}.tmp-${process.pid}`;
-    try {
-      writeFileSync(tmp, JSON.stringify(this.summary, null, 2) + '\n');
-      renameSync(tmp, file);
-    } catch (e) {
-      this.writeError ??= `writing ${file}: ${(e as Error).message}`;
-      try {
-        unlinkSync(tmp); // no half-written file next to the last good summary
-      } catch {
-        /* it was never created */
-      }
-    }
-  }
-
-  addStep(step: StepResult): void {
-    this.summary.steps.push(step);
-    this.summary.pending = this.summary.pending.filter((k) => k !== step.key);
-    try {
-      appendFileSync(join(this.dir, 'steps.jsonl'), JSON.stringify(step) + '\n');
-    } catch (e) {
-      this.writeError ??= `writing steps.jsonl: ${(e as Error).message}`;
-    }
-    this.flush();
-  }
-}
-
-/** A run id, a results dir, or a path to summary.json. */
+/** A run id, a results dir, or a path to its events.jsonl or summary.json. */
 export async function findRunDir(ref: string): Promise<string> {
   for (const c of [ref, join(defaultResultsRoot(), ref)]) {
     const st = await stat(c).catch(() => undefined);
-    if (st?.isDirectory() && (await stat(join(c, 'summary.json')).catch(() => undefined))) return resolve(c);
-    if (st?.isFile() && c.endsWith('summary.json')) return resolve(c, '..');
+    if (st?.isDirectory() && ((await isFile(join(c, EVENTS_FILE))) || (await isFile(join(c, 'summary.json'))))) return resolve(c);
+    if (st?.isFile() && (c.endsWith(EVENTS_FILE) || c.endsWith('summary.json'))) return resolve(c, '..');
   }
   throw new UserError(`no run '${ref}' (expected a run id under ${defaultResultsRoot()} or a results directory)`);
 }
@@ -94,6 +38,7 @@ export async function checkOutDir(dir: string): Promise<void> {
     const st = await stat(p).catch(() => undefined);
     if (st) {
       if (!st.isDirectory()) throw new UserError(`--out ${dir}: ${p === resolve(dir) ? 'exists and is not a directory' : `${p} is not a directory`}`);
+      if (p === resolve(dir) && (await isFile(join(p, EVENTS_FILE)))) throw new UserError(`--out ${dir}: already holds a run (continue it with --resume ${dir})`);
       return;
     }
     if (p === dirname(p)) return;

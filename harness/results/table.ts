@@ -4,6 +4,8 @@ import { describe, formatValue } from '../stats/summary.ts';
 import type { StepResult, StepStatus } from './types.ts';
 
 export interface TableRow {
+  /** Only when a run holds several kernels. */
+  kernel?: string;
   scenario: string;
   variant: string;
   verdict: string;
@@ -23,16 +25,17 @@ export function foldStatuses(statuses: StepStatus[]): string {
   return parts.join(', ') || '-';
 }
 
-export function tableRows(steps: StepResult[], maxMetrics = 3): TableRow[] {
+export function tableRows(steps: StepResult[], o: { maxMetrics?: number; byKernel?: boolean } = {}): TableRow[] {
+  const maxMetrics = o.maxMetrics ?? 3;
   const groups = new Map<string, StepResult[]>();
   for (const s of steps) {
-    const k = `${s.scenario}\0${variantName(s.variant)}`;
+    const k = `${o.byKernel ? s.kernel : ''}\0${s.scenario}\0${variantName(s.variant)}`;
     if (!groups.has(k)) groups.set(k, []);
     groups.get(k)?.push(s);
   }
   const rows: TableRow[] = [];
   for (const [k, ss] of groups) {
-    const [scenario = '', variant = ''] = k.split('\0');
+    const [kernel = '', scenario = '', variant = ''] = k.split('\0');
     const parts: string[] = [];
     // Scalar metrics: median over repetitions. Samples: median of all samples.
     const metricNames = [...new Set(ss.flatMap((s) => Object.keys(s.metrics)))];
@@ -50,6 +53,7 @@ export function tableRows(steps: StepResult[], maxMetrics = 3): TableRow[] {
     }
     const titles = [...new Set(ss.flatMap((s) => s.findings.map((f) => f.title)))];
     rows.push({
+      ...(o.byKernel ? { kernel } : {}),
       scenario,
       variant,
       verdict: foldStatuses(ss.map((s) => s.status)),
@@ -64,10 +68,11 @@ export function tableRows(steps: StepResult[], maxMetrics = 3): TableRow[] {
 export function renderTable(rows: TableRow[]): string {
   // Cells are capped too: a metric name is whatever the reproducer printed, up to a whole line.
   const clean = (s: string): string => (s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + '…' : s).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
-  const head = ['scenario', 'variant', 'verdict', 'metrics', 'findings'];
-  const data = rows.map((r) => [r.scenario, r.variant, r.verdict, r.metrics, r.findings].map(clean));
-  const showFindings = data.some((r) => r[4]);
-  const cols = showFindings ? 5 : 4;
+  const byKernel = rows.some((r) => r.kernel !== undefined);
+  const head = [...(byKernel ? ['kernel'] : []), 'scenario', 'variant', 'verdict', 'metrics', 'findings'];
+  const data = rows.map((r) => [...(byKernel ? [r.kernel ?? ''] : []), r.scenario, r.variant, r.verdict, r.metrics, r.findings].map(clean));
+  const showFindings = data.some((r) => r[head.length - 1]);
+  const cols = showFindings ? head.length : head.length - 1;
   const widths = Array.from({ length: cols }, (_, i) => Math.max(head[i]?.length ?? 0, ...data.map((r) => r[i]?.length ?? 0)));
   const line = (cells: string[]): string => cells.slice(0, cols).map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...data.map(line)].join('\n');

@@ -1,13 +1,18 @@
-// The shape of results/<run-id>/summary.json. Versioned so a results database and A/B tooling
-// can read old runs.
+// The shape of results/<run-id>/summary.json, a view of events.jsonl (results/view.ts).
+// Versioned so a results database and A/B tooling can read old runs. Schema 2: several kernels
+// per run; work-item keys are `KERNEL/scenario:fs:dax:rN`.
 import type { Variant } from '../plan/plan.ts';
+import type { KernelRecord } from './events.ts';
 
-export const SUMMARY_SCHEMA = 1;
+export type { KernelRecord } from './events.ts';
+export const SUMMARY_SCHEMA = 2;
 
 export type StepStatus = 'pass' | 'fail' | 'skip' | 'error' | 'timeout' | 'hung' | 'crashed';
 
 export interface StepResult {
   key: string;
+  /** Name of the kernel (RunSummary.kernels) the step ran on. */
+  kernel: string;
   scenario: string;
   variant: Variant;
   rep: number;
@@ -24,6 +29,8 @@ export interface StepResult {
   /** Console findings attributed to this step (titles are stable across runs; text is in summary.findings). */
   findings: StepFinding[];
   finishedAt: string;
+  /** Verdict changes after the step ended (a console report that finished printing later). */
+  revisions?: { status: StepStatus; reason: string; cause: string }[];
 }
 
 export interface StepFinding {
@@ -62,6 +69,7 @@ export interface SetupResult {
 
 export interface BootRecord {
   index: number;
+  kernel: string;
   argv: string[];
   end: string;
   qemuExitCode: number | null;
@@ -97,12 +105,12 @@ export interface RunSummary {
   finishedAt?: string;
   command: string[];
   host: { hostname: string; release: string; cpus: number; memBytes: number; node: string; qemu: string };
-  kernel: { spec: string; release: string; banner: string; identity: Record<string, string> };
-  /** tcgThread: TCG vCPU threading (single|multi), only under TCG. */
-  accel: { accel: string; reason: string; probeMs?: number | undefined; cached: boolean; tcgThread?: string };
-  image: { key: string; bytes: number; modules: string[]; hit: boolean };
+  /** Every kernel of the run, with its guest image and accelerator (tcgThread only under TCG). */
+  kernels: KernelRecord[];
   scenarios: { id: string; title: string; file: string; reproducer: string; allowFindings: string[] }[];
-  guest: { cpus: number; memBytes: number; pmemBytes: number; append?: string[] };
+  guest: { cpus: number; memBytes: number; pmemBytes: number; append?: string[] | undefined };
+  /** Guests that were allowed to run at once. */
+  concurrency: number;
   /** Wall time of the preparation phases, ms. */
   phases: Record<string, number>;
   boots: BootRecord[];

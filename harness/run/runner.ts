@@ -1,49 +1,47 @@
-// `daxlab run`: prepare (reproducers, kernel, image, accelerator), then boot guests until every
-// work item has a result. Results are written as each step finishes; a guest that dies mid-step
-// costs that step only, and the remaining items run in a fresh boot.
+// `daxlab run` over the engine: check the input (cheapest first), prepare every kernel once,
+// record the run as events, execute the work items, write the views. Cancellation is the
+// caller's AbortSignal; nothing here exits the process or installs signal handlers.
 import { hostname, cpus as hostCpus, totalmem, release as hostRelease } from 'node:os';
-import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { relative, join } from 'node:path';
 import { execa } from 'execa';
-import { buildGuestImage } from '../image/initramfs.ts';
+import { autoConcurrency, hostShape } from '../engine/concurrency.ts';
+import { execute } from '../engine/execute.ts';
+import { compileScenarios, kernelRecord, nameKernelSpecs, prepareKernel, timed } from '../engine/prepare.ts';
+import { RunRecorder } from '../engine/recorder.ts';
+import { QBOOT } from '../engine/boot.ts';
+import type { GuestSettings, PreparedKernel, ProgressFn } from '../engine/types.ts';
+import { ensureHostTools } from '../host/tools.ts';
+import { loadBuildSpecFile } from '../kernel/build.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
 import { parseKernelSpec } from '../kernel/spec.ts';
-import { loadBuildSpecFile } from '../kernel/build.ts';
 import type { Kernel } from '../kernel/types.ts';
-import { nextBootBatch, planBoot, workItems, type WorkItem } from '../plan/plan.ts';
-import { chooseAccel } from '../qemu/accel.ts';
+import { workItems, type WorkItem } from '../plan/plan.ts';
 import type { Accel, TcgThread } from '../qemu/args.ts';
-import type { GuestOutcome } from '../qemu/guest.ts';
-import { compileReproducer } from '../repro/compile.ts';
-import { defaultResultsRoot, findRunDir, newRunId, ResultsStore } from '../results/store.ts';
-import { SUMMARY_SCHEMA, type RunSummary } from '../results/types.ts';
+import { defaultResultsRoot, findRunDir, newRunId } from '../results/store.ts';
+import type { RunSummary } from '../results/types.ts';
 import { loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { setInterruptHandler } from '../util/cleanup.ts';
 import { UserError } from '../util/errors.ts';
 import { hashFile } from '../util/hash.ts';
-import { ensureHostTools } from '../host/tools.ts';
-import { bootOnce, errorStep, QBOOT } from './boot.ts';
 
 export interface RunOptions {
   scenarioArgs: string[];
-  kernel: string;
+  /** Kernel specs, each optionally `NAME=SPEC`; several kernels make one run. */
+  kernels: string[];
   outDir?: string | undefined;
   accel: Accel | 'auto';
   /** TCG vCPU threading (qemu/args.ts TcgThread); ignored under KVM. */
   tcgThread: TcgThread;
-  /** qboot skips most of SeaBIOS's work (~3 s a boot under TCG); seabios is QEMU's default. */
-  firmware?: 'qboot' | 'seabios' | undefined;
-  cpus: number;
-  memBytes: number;
+  guest: GuestSettings;
+  /** Guests at once; auto: as many as host CPUs and free memory allow (engine/concurrency.ts). */
+  concurrency: number | 'auto';
   resume?: string | undefined;
-  bootTimeoutS?: number | undefined;
-  /** Extra kernel command-line words, after daxlab's own (a later `rdinit=` or `--` wins). */
-  append?: string[] | undefined;
-  graceS?: number | undefined;
-  consoleCap?: number | undefined;
   command: string[];
-  log: (s: string) => void;
+  progress: ProgressFn;
+  /** Cancels the run: guests are killed, finished steps stay, the rest is pending for --resume. */
+  signal?: AbortSignal | undefined;
+  /** Called once the results directory exists, before any guest boots. */
+  onRecording?: (() => void) | undefined;
 }
 
 export interface RunResult {
@@ -53,181 +51,123 @@ export interface RunResult {
   writeError?: string | undefined;
 }
 
-
 async function qemuVersion(): Promise<string> {
   const r = await execa('qemu-system-x86_64', ['--version'], { reject: false });
   return r.stdout.split('\n')[0] ?? 'unknown';
 }
 
-async function timed<T>(phases: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
-  const t = Date.now();
-  try {
-    return await fn();
-  } finally {
-    phases[name] = Date.now() - t;
-  }
-}
-
 export async function run(o: RunOptions): Promise<RunResult> {
-  const phases: Record<string, number> = {};
   const tStart = Date.now();
+  const log = (text: string): void => o.progress({ kind: 'line', text });
+  const signal = o.signal ?? new AbortController().signal;
   // Everything that can be rejected as bad input is checked before a results dir exists.
-  let resumed: ResultsStore | undefined;
+  let resumed: RunRecorder | undefined;
   let scenarios: Scenario[];
-  let kernelSpec = o.kernel;
+  let specs: { name: string; spec: string }[];
+  let guest = o.guest;
+  let tcgThread = o.tcgThread;
   if (o.resume) {
-    resumed = await ResultsStore.open(await findRunDir(o.resume));
-    if (resumed.summary.status === 'completed' && resumed.summary.pending.length === 0) {
-      throw new UserError(`run ${resumed.summary.runId} is already complete`);
+    resumed = RunRecorder.open(await findRunDir(o.resume));
+    const s = resumed.summary;
+    if (s.status === 'completed' && s.pending.length === 0) {
+      resumed.close();
+      throw new UserError(`run ${s.runId} is already complete`);
     }
-    scenarios = await Promise.all(resumed.summary.scenarios.map((s) => loadScenarioFile(s.file)));
-    kernelSpec = resumed.summary.kernel.spec;
+    scenarios = await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)));
+    specs = s.kernels.map((k) => ({ name: k.name, spec: k.spec }));
     // A resumed run boots its guests the way the run started.
-    o = { ...o, append: resumed.summary.guest.append, tcgThread: resumed.summary.accel.tcgThread === 'multi' ? 'multi' : 'single' };
+    guest = { ...o.guest, cpus: s.guest.cpus, memBytes: s.guest.memBytes, append: s.guest.append };
+    tcgThread = s.kernels[0]?.accel.tcgThread === 'multi' ? 'multi' : 'single';
   } else {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
+    specs = nameKernelSpecs(o.kernels);
   }
-  // Fail fast, cheapest first: the kernel spec, then a prebuilt kernel (a file or one package),
-  // then the reproducers, and only then a source build, so a C typo never waits for make.
-  const spec = parseKernelSpec(kernelSpec);
-  if (spec.kind === 'build-file') await loadBuildSpecFile(spec.path);
-  const sourceBuild = spec.kind === 'build' || spec.kind === 'build-file';
-  await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], o.firmware === 'seabios' ? [] : [QBOOT], o.log));
-  const getKernel = (): Promise<Kernel> => timed(phases, 'kernelMs', () => resolveKernel(kernelSpec, o.log));
-  let kernel = sourceBuild ? undefined : await getKernel();
-  const binaries = new Map<string, { name: string; data: Buffer }>();
-  await timed(phases, 'compileMs', async () => {
-    for (const s of scenarios) {
-      const c = await compileReproducer(s.reproducerSource, o.log);
-      binaries.set(s.id, { name: `${s.id}.bin`, data: await readFile(c.path) });
-    }
-  });
-  kernel ??= await getKernel();
-  o.log(`kernel ${kernel.release} (${kernel.spec})`);
-  if (resumed && JSON.stringify(resumed.summary.kernel.identity) !== JSON.stringify(kernel.identity)) {
-    // e.g. apt now has a newer debian:6.12: half a run on each kernel would compare nothing.
-    throw new UserError(`cannot resume ${resumed.summary.runId}: '${kernelSpec}' now resolves to a different kernel (${JSON.stringify(kernel.identity)}, the run used ${JSON.stringify(resumed.summary.kernel.identity)})`);
-  }
-  const image = await timed(phases, 'imageMs', () => buildGuestImage(kernel, o.log));
-  o.log(`guest image ${image.key} ${(image.bytes / 1e6).toFixed(1)} MB${image.hit ? ' (cached)' : ''}`);
-  const accel = await timed(phases, 'accelMs', () => chooseAccel(o.accel, kernel.bzImage, o.log));
-  o.log(`accelerator: ${accel.accel}${accel.accel === 'tcg' ? ` thread=${o.tcgThread}` : ''} (${accel.reason}${accel.cached ? ', cached verdict' : ''})`);
-
-  const items = workItems(scenarios, new Map([...binaries].map(([id, b]) => [id, b.name])));
-  let store: ResultsStore;
-  if (resumed) {
-    store = resumed;
-    const done = new Set(store.summary.steps.map((s) => s.key));
-    store.summary.pending = items.filter((i) => !done.has(i.key)).map((i) => i.key);
-    store.summary.status = 'running';
-    delete store.summary.statusReason;
-    store.summary.command.push('--resume', ...o.command);
-    o.log(`resuming ${store.summary.runId}: ${done.size} steps done, ${store.summary.pending.length} to go`);
-  } else {
-    const runId = newRunId();
-    const dir = o.outDir ?? join(defaultResultsRoot(), runId);
-    const summary: RunSummary = {
-      schema: SUMMARY_SCHEMA,
-      runId,
-      status: 'running',
-      startedAt: new Date(tStart).toISOString(),
-      command: o.command,
-      host: { hostname: hostname(), release: hostRelease(), cpus: hostCpus().length, memBytes: totalmem(), node: process.version, qemu: await qemuVersion() },
-      kernel: { spec: kernel.spec, release: kernel.release, banner: kernel.banner, identity: kernel.identity },
-      accel: accel.accel === 'tcg' ? { ...accel, tcgThread: o.tcgThread } : accel,
-      image: { key: image.key, bytes: image.bytes, modules: image.modules, hit: image.hit },
-      scenarios: await Promise.all(
-        scenarios.map(async (s) => ({ id: s.id, title: s.title, file: s.file, reproducer: `${relative(process.cwd(), s.reproducerSource)} sha256:${(await hashFile(s.reproducerSource)).slice(0, 16)}`, allowFindings: s.allowFindings })),
-      ),
-      guest: { cpus: o.cpus, memBytes: o.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(o.append?.length ? { append: o.append } : {}) },
-      phases,
-      boots: [],
-      steps: [],
-      findings: [],
-      pending: items.map((i) => i.key),
-    };
-    store = await ResultsStore.create(dir, summary);
-  }
-  const summary = store.summary;
-  summary.phases = { ...summary.phases, ...phases };
-  o.log(`results: ${store.dir}`);
-
-  let current = '';
-  setInterruptHandler((sig) => {
-    summary.status = 'interrupted';
-    summary.statusReason = `${sig}${current ? ` during ${current}` : ''}`;
-    summary.finishedAt = new Date().toISOString();
-    store.flush();
-    process.stderr.write(`\ndaxlab: interrupted (${sig}); results so far in ${store.dir}; continue with: daxlab run --resume ${summary.runId}\n`);
-  });
-
-  const byKey = new Map(items.map((i) => [i.key, i]));
-  const scenarioById = new Map(scenarios.map((s) => [s.id, s]));
-  const total = items.length;
-  let noProgressBoots = 0;
-  const artifactRetries = new Map<string, number>();
   try {
-    while (summary.pending.length > 0) {
-      const pending = nextBootBatch(summary.pending.map((k) => byKey.get(k)).filter((i): i is WorkItem => i !== undefined));
-      const bootIndex = summary.boots.length + 1;
-      const pmemBytes = Math.max(...pending.map((i) => scenarioById.get(i.scenario)?.pmemBytes ?? 1024 ** 3));
-      const plan = planBoot(pending, { pmemBytes });
-      current = `boot ${bootIndex}`;
-      const before = summary.steps.length;
-      const booted = await bootOnce({ o, store, plan, bootIndex, kernelBzImage: kernel.bzImage, image, accel: accel.accel, binaries, total, setCurrent: (c) => (current = c), allowFor: (id) => scenarioById.get(id)?.allowFindings ?? [] });
-      if (booted.artifacts.length) {
-        // The emulator's fault, not the kernel's: what it tainted runs once more in a fresh boot;
-        // an item hit twice ends as an error naming the artifact, never as a kernel failure.
-        const why = `emulator artifact: ${booted.artifacts.map((x) => `${x.title} (${x.rule})`).join('; ')}`;
-        // Everything from the first tainted step on: discarded results and steps never started.
-        const from = Math.min(...booted.artifacts.map((x) => x.fromStep));
-        const hit = plan.steps.flatMap((st) => (st.item && st.n >= from && summary.pending.includes(st.item.key) ? [st.item.key] : []));
-        const again = hit.filter((k) => (artifactRetries.get(k) ?? 0) >= 1);
-        for (const k of hit) artifactRetries.set(k, (artifactRetries.get(k) ?? 0) + 1);
-        const firstStep = plan.steps.find((st) => st.item)?.n ?? 1;
-        const retry = hit.filter((k) => !again.includes(k));
-        o.log(`boot ${bootIndex}: ${why}; ${retry.length} item(s) retried in a fresh boot${again.length ? `, ${again.length} hit twice: error` : ''}`);
-        if (retry.length) (summary.retries ??= []).push({ boot: bootIndex, scope: from <= firstStep ? 'boot' : 'step', reason: why, items: retry });
-        for (const k of again) {
-          const it = byKey.get(k);
-          if (it) store.addStep(errorStep(it, bootIndex, `${why}, on its retry too`));
+    // Fail fast, cheapest first: kernel specs, then prebuilt kernels (a file or one package), then
+    // the reproducers, and only then source builds, so a C typo never waits for make.
+    const phases: Record<string, number> = {};
+    const parsed = specs.map((k) => ({ ...k, parsed: parseKernelSpec(k.spec) }));
+    for (const k of parsed) if (k.parsed.kind === 'build-file') await loadBuildSpecFile(k.parsed.path);
+    await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], guest.firmware === 'seabios' ? [] : [QBOOT], log));
+    const resolved = new Map<string, Kernel>();
+    for (const k of parsed) if (k.parsed.kind === 'debian' || k.parsed.kind === 'bzimage') resolved.set(k.name, await timed(phases, `${k.name}/kernelMs`, () => resolveKernel(k.spec, log)));
+    const binaries = await timed(phases, 'compileMs', () => compileScenarios(scenarios, log));
+    const kernels: PreparedKernel[] = [];
+    for (const k of parsed) {
+      const pk = await prepareKernel(k.name, k.spec, { accel: o.accel, tcgThread, log }, resolved.get(k.name));
+      const early = phases[`${k.name}/kernelMs`];
+      if (early !== undefined) pk.phases['kernelMs'] = early;
+      kernels.push(pk);
+    }
+    if (resumed) {
+      for (const pk of kernels) {
+        const was = resumed.summary.kernels.find((k) => k.name === pk.name);
+        // e.g. apt now has a newer debian:6.12: half a run on each kernel would compare nothing.
+        if (was && JSON.stringify(was.identity) !== JSON.stringify(pk.kernel.identity)) {
+          throw new UserError(`cannot resume ${resumed.summary.runId}: kernel ${pk.name} ('${pk.kernel.spec}') now resolves to a different kernel (${JSON.stringify(pk.kernel.identity)}, the run used ${JSON.stringify(was.identity)})`);
         }
-        store.flush();
-        noProgressBoots = 0;
-        continue;
       }
-      const progressed = summary.steps.length > before;
-      if (progressed) {
-        noProgressBoots = 0;
-        continue;
-      }
-      // Nothing ran. A guest that died in setup may be a one-off (TCG has been seen to oops in
-      // text patching under load), so try once more; a boot that never came up would fail again.
-      noProgressBoots++;
-      const why = bootFailureReason(booted.outcome, booted.panic);
-      const retryable = booted.outcome.end === 'exit-without-bye' || booted.outcome.end === 'watchdog';
-      if (retryable && noProgressBoots < 2) {
-        o.log(`boot ${bootIndex}: ${why}; retrying once in a fresh boot`);
-        (summary.retries ??= []).push({ boot: bootIndex, scope: 'boot', reason: why, items: pending.map((i) => i.key) });
-        continue;
-      }
-      for (const it of pending) if (summary.pending.includes(it.key)) store.addStep(errorStep(it, bootIndex, why));
-      summary.status = 'failed';
-      summary.statusReason = why;
-      break;
     }
-    if (summary.status === 'running') {
-      summary.status = 'completed';
-      summary.statusReason = outcomeLine(summary);
+    const concurrency = o.concurrency === 'auto' ? Math.min(...kernels.map((pk) => autoConcurrency(hostShape(), { accel: pk.accel.accel, tcgThread, cpus: guest.cpus, memBytes: guest.memBytes }))) : o.concurrency;
+    const binaryNames = new Map([...binaries].map(([id, b]) => [id, b.name]));
+    const items: WorkItem[] = kernels.flatMap((pk) => workItems(pk.name, scenarios, binaryNames));
+
+    let rec: RunRecorder;
+    if (resumed) {
+      rec = resumed;
+      rec.emit({ type: 'run-resumed', command: o.command });
+    } else {
+      const runId = newRunId();
+      rec = RunRecorder.create(o.outDir ?? join(defaultResultsRoot(), runId));
+      rec.emit({
+        type: 'run-started',
+        runId,
+        command: o.command,
+        host: { hostname: hostname(), release: hostRelease(), cpus: hostCpus().length, memBytes: totalmem(), node: process.version, qemu: await qemuVersion() },
+        scenarios: await Promise.all(
+          scenarios.map(async (s) => ({ id: s.id, title: s.title, file: s.file, reproducer: `${relative(process.cwd(), s.reproducerSource)} sha256:${(await hashFile(s.reproducerSource)).slice(0, 16)}`, allowFindings: s.allowFindings })),
+        ),
+        guest: { cpus: guest.cpus, memBytes: guest.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(guest.append?.length ? { append: guest.append } : {}) },
+        concurrency,
+      });
     }
-  } finally {
-    setInterruptHandler(undefined);
-    summary.finishedAt = new Date().toISOString();
-    summary.phases['totalMs'] = (summary.phases['totalMs'] ?? 0) + (Date.now() - tStart);
-    store.flush();
+    o.onRecording?.();
+    for (const pk of kernels) rec.emit({ type: 'kernel-ready', kernel: kernelRecord(pk), phases: pk.phases });
+    rec.emit({ type: 'items-planned', items: items.map((i) => ({ key: i.key, kernel: i.kernel, scenario: i.scenario, variant: i.variant, rep: i.rep })) });
+    const summary = rec.summary;
+    if (resumed) log(`resuming ${summary.runId}: ${summary.steps.length} steps done, ${summary.pending.length} to go`);
+    log(`results: ${rec.dir}`);
+    log(`up to ${concurrency} guest${concurrency > 1 ? 's' : ''} at once (${guest.cpus} vCPU${guest.cpus > 1 ? 's' : ''} each${o.concurrency === 'auto' ? '; -j to change' : ''})`);
+
+    let status: 'completed' | 'interrupted' | 'failed' = 'completed';
+    let reason = '';
+    try {
+      const r = await execute({ rec, kernels, items, scenarios, binaries, guest, concurrency, signal, progress: o.progress });
+      if (r.cancelled) {
+        status = 'interrupted';
+        const open = rec.view.openSteps();
+        reason = `${String(signal.reason ?? 'cancelled')}${open.length ? ` during ${open.join(', ')}` : ''}`;
+      } else if (r.failure) {
+        status = 'failed';
+        reason = r.failure;
+      } else {
+        reason = outcomeLine(rec.summary);
+      }
+    } catch (e) {
+      status = 'failed';
+      reason = `internal error: ${(e as Error).message}`;
+      throw e;
+    } finally {
+      rec.emit({ type: 'run-ended', status, reason, phases: { hostToolsMs: phases['hostToolsMs'] ?? 0, compileMs: phases['compileMs'] ?? 0, totalMs: Date.now() - tStart } });
+      rec.writeSummary();
+      rec.close();
+    }
+    return { dir: rec.dir, summary: rec.summary, writeError: rec.writeError };
+  } catch (e) {
+    resumed?.close();
+    throw e;
   }
-  return { dir: store.dir, summary, writeError: store.writeError };
 }
 
 /** `4 steps: 3 pass, 1 hung; 2 boots` — what a nightly report or a person wants first. */
@@ -237,16 +177,4 @@ export function outcomeLine(s: Pick<RunSummary, 'steps' | 'boots' | 'findings'>)
   const parts = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
   const findings = s.findings.length ? `; ${s.findings.length} distinct console finding${s.findings.length > 1 ? 's' : ''}` : '';
   return `${s.steps.length} steps: ${parts}; ${s.boots.length} boot${s.boots.length === 1 ? '' : 's'}${findings}`;
-}
-
-function bootFailureReason(out: GuestOutcome, panic: string | undefined): string {
-  const err = out.qemuStderr.split('\n').find((l) => l.trim());
-  switch (out.end) {
-    case 'boot-timeout':
-      return 'guest did not boot (no agent hello before the boot timeout)';
-    case 'spawn-failed':
-      return `QEMU failed to start: ${err ?? `exit ${out.qemuExitCode}`}`;
-    default:
-      return `guest stopped before running any step (${out.end}${panic ? `: kernel panic: ${panic}` : err ? `: ${err}` : ''})`;
-  }
 }

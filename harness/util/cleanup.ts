@@ -1,12 +1,12 @@
-// Process-wide cleanup: child QEMUs and temp dirs registered here are killed/removed on normal
-// exit, on SIGINT/SIGTERM, and on a crash, so nothing is left behind.
+// Process-wide cleanup: child QEMUs and temp dirs registered here are killed/removed when the
+// process exits however it exits (the CLI runs them before exiting on a signal), so nothing is left
+// behind. Code that ends normally unregisters its own.
 import { rmSync } from 'node:fs';
 
 type Cleanup = () => void;
 const tasks = new Map<number, Cleanup>();
 let next = 1;
 let installed = false;
-let interruptHandler: ((signal: NodeJS.Signals) => void) | undefined;
 
 export function onCleanup(fn: Cleanup): () => void {
   install();
@@ -36,23 +36,9 @@ export function runCleanups(): void {
   }
 }
 
-/** The runner sets this to record the interruption in the results before exiting. */
-export function setInterruptHandler(fn: ((signal: NodeJS.Signals) => void) | undefined): void {
-  interruptHandler = fn;
-}
-
 function install(): void {
   if (installed) return;
   installed = true;
+  // Signals are the CLI's to handle (cli.ts); on any exit, nothing registered here survives.
   process.on('exit', runCleanups);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      try {
-        interruptHandler?.(sig);
-      } finally {
-        runCleanups();
-        process.exit(sig === 'SIGINT' ? 130 : 143);
-      }
-    });
-  }
 }

@@ -1,0 +1,250 @@
+// One guest boot of a run, as events: the per-boot archive (plan, modules, reproducers), agent
+// events turned into step events as they arrive (samples the moment they cross the channel), and,
+// once the console is complete, findings attributed to steps and late verdict changes.
+import type { AgentEvent } from '../agent/protocol.ts';
+import { overlayArchive } from '../image/initramfs.ts';
+import { modulesForGroups, type ModuleGroup } from '../image/modules.ts';
+import { agentScript, type BootPlan, type BootStep, type WorkItem } from '../plan/plan.ts';
+import { runGuest, type GuestOutcome } from '../qemu/guest.ts';
+import { stepFindings, withFindingVerdict } from '../results/findings.ts';
+import { parseReproOutput } from '../results/output.ts';
+import type { EventOf } from '../results/events.ts';
+import type { StepResult } from '../results/types.ts';
+import { stepVerdict } from '../results/verdict.ts';
+import { BootConsole, type BootArtifact } from './boot-console.ts';
+import type { RunRecorder } from './recorder.ts';
+import type { GuestSettings, PreparedKernel, ProgressFn } from './types.ts';
+
+const MAX_LINES_PER_STEP = 20000;
+export const QBOOT = '/usr/share/qemu/qboot.rom';
+
+export interface BootArgs {
+  rec: RunRecorder;
+  plan: BootPlan;
+  bootIndex: number;
+  kernel: PreparedKernel;
+  guest: GuestSettings;
+  binaries: Map<string, { name: string; data: Buffer }>;
+  allowFor: (scenario: string) => string[];
+  progress: ProgressFn;
+  /** The run is being cancelled: the guest is killed and unfinished steps stay pending. */
+  signal: AbortSignal;
+  /** Steps recorded so far in the whole run, for "[done/total]". */
+  counter: { done: number; total: number };
+}
+
+export interface BootResult {
+  outcome: GuestOutcome;
+  panic: string | undefined;
+  /** Emulator artifacts seen; their steps and every later one were not recorded (still pending). */
+  artifacts: BootArtifact[];
+  /** Items that got a result in this boot. */
+  recorded: number;
+}
+
+interface StepLines {
+  /** Output lines that are not samples or metrics (verdict, info, text), capped. */
+  out: string[];
+  err: string[];
+}
+
+type StepEnded = Omit<EventOf<'step-ended'>, 'v' | 'at'>;
+
+export function errorStepEvent(boot: number, key: string, reason: string, status: StepResult['status'] = 'error'): StepEnded {
+  return { type: 'step-ended', boot, key, status, reason, exitCode: null, durationMs: 0, infos: [], output: [], stderr: [], findings: [] };
+}
+
+export async function bootOnce(a: BootArgs): Promise<BootResult> {
+  const { rec, plan, bootIndex: boot, kernel: pk } = a;
+  const log = (text: string): void => a.progress({ kind: 'line', text });
+  const stepByN = new Map(plan.steps.map((s) => [s.n, s]));
+  const lines = new Map<number, StepLines>();
+  const neededBins = new Set(plan.steps.flatMap((s) => (s.item ? [s.item.scenario] : [])));
+  const groups: ModuleGroup[] = ['pmem', ...new Set(plan.steps.flatMap((s) => (s.item ? [s.item.variant.fs] : [])))];
+  if (plan.scratchBytes > 0) groups.push('scratch');
+  const modules = modulesForGroups(pk.image.modules, pk.image.moduleDeps, groups).map((m) => pk.image.moduleFiles[m] ?? m);
+  const overlay = overlayArchive(agentScript(plan), [...a.binaries].filter(([id]) => neededBins.has(id)).map(([, b]) => b), modules);
+  const items = plan.steps.flatMap((s) => (s.item ? [s.item.key] : []));
+  const consoleLog = `console-${boot}.log`;
+  const agentLog = `agent-${boot}.log`;
+  const warnings: string[] = [];
+  const console = new BootConsole(pk.accel.accel);
+  const failedSetup = new Map<string, string>(); // group -> why
+  const ended = new Set<string>(); // items with a step-ended in this boot
+  // An emulator artifact makes the rest of the boot worthless: stop the guest at once.
+  const stop = new AbortController();
+  const tainted = (n: number): boolean => console.taintedFrom !== undefined && n >= console.taintedFrom;
+  let started = false;
+  const tcg = pk.accel.accel === 'tcg';
+  log(`boot ${boot}: ${items.length} runs in ${plan.groups.length} filesystem setups on ${pk.name} (${pk.accel.accel})`);
+
+  const endStep = (e: StepEnded, item: WorkItem, ms: number): void => {
+    rec.emit(e);
+    ended.add(item.key);
+    a.counter.done++;
+    a.progress({ kind: 'step', done: a.counter.done, total: a.counter.total, key: item.key, status: e.status, reason: e.reason, ms });
+  };
+
+  const setupEnded = (step: BootStep, status: 'done' | 'timeout' | 'hung' | 'skipped', exitCode: number | null, ms: number, output: string[]): void => {
+    rec.emit({ type: 'setup-ended', boot, n: step.n, label: step.label, group: step.group, status, exitCode, ms, output });
+  };
+
+  const onEvent = (ev: AgentEvent, atMs: number): void => {
+    if (ev.event === 'hello') {
+      rec.emit({ type: 'guest-up', boot, release: ev.release, ms: atMs });
+      log(`boot ${boot}: guest up after ${(atMs / 1000).toFixed(1)}s (${ev.release}, kernel uptime ${ev.uptimeS}s)`);
+      return;
+    }
+    if (ev.event === 'warn') {
+      warnings.push(ev.text);
+      return;
+    }
+    const step = stepByN.get(ev.step);
+    if (!step) return;
+    if (ev.event === 'begin') {
+      lines.set(ev.step, { out: [], err: [] });
+      if (step.item) {
+        rec.emit({ type: 'step-began', boot, key: step.item.key, n: step.n });
+        a.progress({ kind: 'began', boot, key: step.item.key });
+      }
+    } else if (ev.event === 'out' || ev.event === 'err') {
+      const l = lines.get(ev.step);
+      if (!l) return;
+      if (ev.event === 'out' && step.item) {
+        // Samples and metrics are results the moment they arrive: a crash later keeps them.
+        const p = parseReproOutput([ev.text]);
+        const [name, sm] = Object.entries(p.samples)[0] ?? [];
+        if (name !== undefined && sm) {
+          for (const value of sm.values) rec.emit({ type: 'sample', boot, key: step.item.key, name, value, unit: sm.unit });
+          return;
+        }
+        const [mname, m] = Object.entries(p.metrics)[0] ?? [];
+        if (mname !== undefined && m) {
+          rec.emit({ type: 'metric', boot, key: step.item.key, name: mname, value: m.value, unit: m.unit });
+          return;
+        }
+      }
+      const arr = ev.event === 'out' ? l.out : l.err;
+      if (arr.length < MAX_LINES_PER_STEP) arr.push(ev.text);
+    } else if (ev.event === 'skip') {
+      if (step.kind !== 'repro' || !step.item) {
+        setupEnded(step, 'skipped', null, 0, [ev.reason]);
+      } else if (ev.reason === 'setup-failed' && !tainted(step.n)) {
+        endStep(errorStepEvent(boot, step.item.key, `setup failed: ${failedSetup.get(step.group) ?? 'unknown'}`), step.item, 0);
+      }
+      // 'after-hang': the item stays pending and runs in the next boot.
+    } else if (ev.event === 'end') {
+      const l = lines.get(ev.step) ?? { out: [], err: [] };
+      if (step.kind !== 'repro' || !step.item) {
+        const ok = ev.status === 'done' && ev.exitCode === 0;
+        setupEnded(step, ev.status, ev.exitCode, ev.ms, ok ? [] : [...l.err, ...l.out].slice(0, 50));
+        if (!ok && step.kind === 'setup') {
+          const first = l.err.find((x) => x.trim()) ?? l.out.find((x) => x.trim()) ?? '';
+          failedSetup.set(step.group, `${step.label} ${ev.status === 'done' ? `exited ${ev.exitCode}` : ev.status}${first ? `: ${first.slice(0, 200)}` : ''}`);
+          log(`boot ${boot}: setup '${step.label}' failed: ${failedSetup.get(step.group)}`);
+        }
+        return;
+      }
+      if (tainted(step.n)) return; // stays pending
+      const out = parseReproOutput(l.out);
+      const v = stepVerdict({ status: ev.status, exitCode: ev.exitCode, timeoutS: step.timeoutS }, out);
+      const allow = a.allowFor(step.item.scenario);
+      const settled = withFindingVerdict({ status: v.status, reason: v.reason }, console.findingsFor(ev.step), allow);
+      endStep(
+        { type: 'step-ended', boot, key: step.item.key, status: settled.status, reason: settled.reason, exitCode: ev.exitCode, durationMs: ev.ms, infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: stepFindings(console.findingsFor(ev.step), allow) },
+        step.item,
+        ev.ms,
+      );
+    }
+  };
+
+  const signal = AbortSignal.any([a.signal, stop.signal]);
+  const g = a.guest;
+  const outcome = await runGuest({
+    bzImage: pk.kernel.bzImage,
+    baseImage: pk.image.path,
+    overlay,
+    accel: pk.accel.accel,
+    tcgThread: pk.tcgThread,
+    cpus: g.cpus,
+    memBytes: g.memBytes,
+    pmemBytes: plan.pmemBytes,
+    scratchBytes: plan.scratchBytes,
+    scratchIops: plan.scratchIops,
+    consoleLog: rec.path(consoleLog),
+    agentLog: rec.path(agentLog),
+    consoleCap: g.consoleCap,
+    bios: g.firmware === 'seabios' ? undefined : QBOOT,
+    extraCmdline: g.append ?? [],
+    bootTimeoutS: g.bootTimeoutS ?? (tcg ? 300 : 60),
+    graceS: g.graceS ?? (tcg ? 60 : 20),
+    onEvent,
+    onConsoleLine: (line) => {
+      for (const art of console.push(line)) {
+        rec.emit({ type: 'artifact', boot, ...art }); // console lines only come after onSpawn
+        log(`boot ${boot}: emulator artifact (${art.title}; ${art.rule}): stopping this boot, its work is retried`);
+        stop.abort();
+      }
+    },
+    onSpawn: (argv) => {
+      started = true;
+      rec.emit({ type: 'boot-started', boot, kernel: pk.name, items, argv, consoleLog, agentLog });
+      a.progress({ kind: 'boot', boot, kernel: pk.name, phase: 'started', detail: `${items.length} runs` });
+    },
+    signal,
+  });
+  if (!started) rec.emit({ type: 'boot-started', boot, kernel: pk.name, items, argv: outcome.argv, consoleLog, agentLog }); // never spawned
+  if (outcome.logWriteError) {
+    warnings.push(`log not written completely: ${outcome.logWriteError}`);
+    rec.noteWriteError(outcome.logWriteError);
+  }
+  if (outcome.consoleBytesDropped) warnings.push(`console capped: ${outcome.consoleBytesDropped} bytes dropped`);
+  for (const art of console.end()) rec.emit({ type: 'artifact', boot, ...art });
+  const cancelled = a.signal.aborted;
+  // A step that began but never ended: the guest died under it (panic, QEMU killed) or wedged.
+  // Cancelled by the user: it stays pending, to run on --resume.
+  for (const [n, l] of lines) {
+    const step = stepByN.get(n);
+    if (!step?.item || ended.has(step.item.key) || tainted(n) || cancelled) continue;
+    const hung = outcome.stuckStep === n;
+    const why = hung ? 'guest stopped answering during this step (host watchdog; SysRq task dump in the console log)' : `guest died during this step (${outcome.end}${console.lastPanic ? `: ${console.lastPanic}` : ''})`;
+    const out = parseReproOutput(l.out);
+    const allow = a.allowFor(step.item.scenario);
+    const settled = withFindingVerdict({ status: hung ? 'hung' : 'crashed', reason: why }, console.findingsFor(n), allow);
+    endStep({ ...errorStepEvent(boot, step.item.key, settled.reason, settled.status), infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: stepFindings(console.findingsFor(n), allow) }, step.item, 0);
+    log(`${step.item.key}: ${hung ? 'hung' : 'crashed'} (${why})`);
+  }
+  // Reports can finish printing after the agent said the step ended (separate serial ports):
+  // now that the console is complete, look again at every step of this boot.
+  const view = rec.summary;
+  for (const st of view.steps.filter((x) => x.boot === boot)) {
+    const n = plan.steps.find((s) => s.item?.key === st.key)?.n;
+    if (n === undefined) continue;
+    if (tainted(n)) {
+      rec.emit({ type: 'step-discarded', boot, key: st.key, reason: 'emulator artifact reported after the step ended' });
+      continue;
+    }
+    const allow = a.allowFor(st.scenario);
+    const fs = console.findingsFor(n);
+    const settled = withFindingVerdict({ status: st.status, reason: st.reason }, fs, allow);
+    if (settled.status !== st.status || fs.length !== st.findings.length) {
+      rec.emit({ type: 'verdict-revised', boot, key: st.key, status: settled.status, reason: settled.reason, findings: stepFindings(fs, allow), cause: 'a console report finished printing after the step ended' });
+      if (settled.status !== st.status) log(`${st.key}: now ${settled.status} (${settled.reason}): the report finished printing after the step ended`);
+    }
+  }
+  const whereOf = (n: number | undefined): string => {
+    const s = n === undefined ? undefined : stepByN.get(n);
+    return s?.item ? s.item.key : `boot ${boot}: ${s ? s.label : 'outside steps'}`;
+  };
+  for (const f of console.all) {
+    rec.emit({ type: 'finding', boot, where: whereOf(f.step), title: f.title, kind: f.kind, consoleLog, line: f.line, corrupted: f.corrupted, text: f.text.slice(0, 64 * 1024), frames: f.frames.slice(0, 32).map((fr) => ({ fn: fr.fn, offset: fr.offset, file: fr.file, line: fr.line })) });
+  }
+  if (console.all.length) log(`boot ${boot}: console findings: ${[...new Set(console.all.map((f) => f.title))].join('; ')}`);
+  rec.emit({ type: 'boot-ended', boot, end: outcome.end, qemuExitCode: outcome.qemuExitCode, qemuSignal: outcome.qemuSignal, qemuStderr: outcome.qemuStderr, timings: outcome.timings, warnings });
+  const t = outcome.timings;
+  const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
+  const detail = `${outcome.end} after ${sec(t.exitMs)} (agent up ${t.helloMs !== undefined ? sec(t.helloMs) : 'never'}, first step ${sec(t.firstStepMs)})`;
+  log(`boot ${boot}: ${detail}`);
+  a.progress({ kind: 'boot', boot, kernel: pk.name, phase: 'ended', detail });
+  return { outcome, panic: console.lastPanic, artifacts: console.artifacts, recorded: ended.size };
+}

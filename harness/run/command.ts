@@ -1,0 +1,131 @@
+// `daxlab run`: options in, the runner, then the table, report.html and the exit status. The
+// CLI's signal handlers (cli.ts) cancel the run through `cancel`; this module never exits.
+import { Option, type Command } from 'commander';
+import { DEFAULT_KERNEL } from '../kernel/resolve.ts';
+import { writeRunReport } from '../report/command.ts';
+import { checkOutDir } from '../results/store.ts';
+import { renderTable, tableRows } from '../results/table.ts';
+import { parseSize } from '../scenario/units.ts';
+import { UserError } from '../util/errors.ts';
+import { progressRenderer } from './progress.ts';
+import { run } from './runner.ts';
+
+/** `--append`: words for the kernel command line (QEMU gets it as one argv element, no shell). */
+export function kernelArgs(s: string): string[] {
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new UserError('--append: control characters are not allowed on a kernel command line');
+  const words = s.trim().split(/\s+/).filter(Boolean);
+  if (words.join(' ').length > 1024) throw new UserError("--append: longer than 1024 characters (the x86 command line holds 2048 with daxlab's own)");
+  return words;
+}
+
+const positive = (flag: string, v: string | undefined, max = Infinity): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n > 0) || n > max) throw new UserError(`${flag} must be a positive number of seconds${max < Infinity ? ` up to ${max}` : ''}, got '${v}'`);
+  return n;
+};
+
+const int = (flag: string, v: string, max: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UserError(`${flag} must be 1..${max}, got '${v}'`);
+  return n;
+};
+
+interface RunFlags {
+  kernel?: string[];
+  out?: string;
+  accel: 'auto' | 'kvm' | 'tcg';
+  tcgThread: 'single' | 'multi';
+  firmware: 'qboot' | 'seabios';
+  cpus: string;
+  mem: string;
+  jobs?: string;
+  resume?: string;
+  append?: string;
+  bootTimeout?: string;
+  grace?: string;
+}
+
+export interface RunCancel {
+  signal: AbortSignal;
+  /** Called once results are being recorded: from then on a signal cancels instead of exiting. */
+  recording: () => void;
+}
+
+export function registerRunCommand(program: Command, cancel: RunCancel): void {
+  program
+    .command('run')
+    .description('run scenarios (default: every catalog scenario marked default) on one or more kernels')
+    .argument('[scenario...]', 'scenario YAML file, directory with scenario.yaml, or catalog id')
+    .option('-k, --kernel <spec>', `kernel, repeatable ([NAME=]SPEC; default ${DEFAULT_KERNEL}): debian:6.12, debian:6.1, a bzImage path[,modules=DIR], a kernel spec YAML (images/kernels/*.yaml), or source=...,config=...,patches=...`, (v: string, acc: string[] = []) => [...acc, v])
+    .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
+    .option('-j, --jobs <n>', 'guests at once (default: as many as host CPUs and free memory allow)')
+    .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .addOption(new Option('--tcg-thread <mode>', 'TCG vCPU threading: single (one host thread per guest, no live-patching races) or multi').choices(['single', 'multi']).default('single'))
+    .addOption(new Option('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)').choices(['qboot', 'seabios']).default('qboot'))
+    .option('--guest-cpus, --cpus <n>', 'vCPUs per guest (-smp)', '2')
+    .option('--mem <size>', 'guest RAM', '2G')
+    .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps')
+    .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
+    .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
+    .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
+    .action(async (scenarios: string[], f: RunFlags) => {
+      const cpus = int('--guest-cpus', f.cpus, 64);
+      const mem = parseSize(f.mem);
+      if (!mem || mem < 256 * 1024 ** 2) throw new UserError(`--mem must be a size of at least 256M, got '${f.mem}'`);
+      if (f.resume && scenarios.length) throw new UserError('--resume takes the scenarios of the interrupted run; give no scenario arguments');
+      if (f.resume && f.kernel) throw new UserError('--resume takes the kernels of the interrupted run; give no --kernel');
+      const bootTimeoutS = positive('--boot-timeout', f.bootTimeout);
+      const graceS = positive('--grace', f.grace);
+      const jobs = f.jobs === undefined ? 'auto' : int('--jobs', f.jobs, 64);
+      if (f.out) await checkOutDir(f.out);
+      const append = f.append === undefined ? undefined : kernelArgs(f.append);
+      const r = await run({
+        scenarioArgs: scenarios,
+        kernels: f.kernel ?? [DEFAULT_KERNEL],
+        outDir: f.out,
+        accel: f.accel,
+        tcgThread: f.tcgThread,
+        guest: { cpus, memBytes: mem, firmware: f.firmware, bootTimeoutS, graceS, append },
+        concurrency: jobs,
+        resume: f.resume,
+        command: process.argv.slice(2),
+        progress: progressRenderer({ write: (s) => process.stderr.write(s), tty: Boolean(process.stderr.isTTY) && !process.env['CI'] }),
+        signal: cancel.signal,
+        onRecording: cancel.recording,
+      });
+      const s = r.summary;
+      const many = s.kernels.length > 1;
+      process.stdout.write('\n' + renderTable(tableRows(s.steps, { byKernel: many })) + '\n\n');
+      // report.html is a view like summary.json: not writing it leaves the results incomplete.
+      const reportError = await writeRunReport(r.dir, s).then(
+        () => undefined,
+        (e: Error) => `writing report.html: ${e.message}`,
+      );
+      const writeError = r.writeError ?? reportError;
+      if (s.findings.length) {
+        process.stdout.write('console findings:\n');
+        for (const fd of s.findings) {
+          const where = fd.where.slice(0, 3).join(', ') + (fd.where.length > 3 ? ` (+${fd.where.length - 3})` : '');
+          process.stdout.write(`  ${fd.title.replace(/[\x00-\x1f\x7f]/g, '?')}  [${fd.kind}] x${fd.count} in ${where}\n`);
+        }
+        process.stdout.write('\n');
+      }
+      const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
+      for (const k of s.kernels) {
+        const boots = s.boots.filter((b) => b.kernel === k.name).map((b) => `boot ${b.index}: ${b.end}, agent up ${sec(b.timings.helloMs)}, first reproducer ${sec(b.timings.firstReproMs)}, total ${sec(b.timings.exitMs)}`);
+        process.stdout.write(`kernel ${many ? `${k.name} ` : ''}${k.release} · accel ${k.accel.accel}${k.accel.tcgThread ? ` thread=${k.accel.tcgThread}` : ''} · ${boots.join(' · ')}\n`);
+      }
+      if (s.concurrency > 1) process.stdout.write(`guests at once: up to ${s.concurrency}\n`);
+      process.stdout.write(`status: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}\n`);
+      process.stdout.write(`results: ${r.dir}\n`);
+      if (writeError) process.stderr.write(`daxlab: results on disk are incomplete: ${writeError}\n`);
+      if (s.status === 'interrupted') {
+        process.stderr.write(`daxlab: interrupted (${String(cancel.signal.reason)}); results so far in ${r.dir}; continue with: daxlab run --resume ${s.runId}\n`);
+        process.exitCode = cancel.signal.reason === 'SIGINT' ? 130 : 143;
+        return;
+      }
+      const bad = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip');
+      process.exitCode = s.status === 'completed' && !bad && !writeError ? 0 : 1;
+    });
+}
