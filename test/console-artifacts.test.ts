@@ -21,7 +21,14 @@ function feed(text: string, accel: string): BootConsole {
   return c;
 }
 
-for (const log of readdirSync(DIR).filter((f) => f.endsWith('.log'))) {
+const LOGS = readdirSync(DIR).filter((f) => f.endsWith('.log'));
+
+test('every captured log has its expected results beside it (and there are logs: *.log is git-ignored)', (t) => {
+  t.true(LOGS.length >= 3, `${LOGS.length} logs in ${DIR}`);
+  for (const f of readdirSync(DIR).filter((x) => x.endsWith('.expected.json'))) t.true(LOGS.includes(f.replace(/\.expected\.json$/, '.log')), `${f} has its log`);
+});
+
+for (const log of LOGS) {
   const expected = JSON.parse(readFileSync(join(DIR, log.replace(/\.log$/, '.expected.json')), 'utf8')) as Record<'tcg' | 'kvm', Expect>;
   for (const accel of ['tcg', 'kvm'] as const) {
     test(`${log} under ${accel}`, (t) => {
