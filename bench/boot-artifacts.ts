@@ -22,46 +22,22 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { oneLineSafe } from '../harness/util/errors.ts';
-import { daxlabRun, fmtMs, handleInterrupt, isInterrupted, NOOP_SCENARIO, pct, pool, quantile, ROOT, stopStarting, summaryRelease, summaryRetries, summaryTcgThread, table, wilson, type Report, type RunOutcome, type TcgThread } from './lib/daxrun.ts';
+import { benchArgs, daxlabRun, fmtMs, handleInterrupt, isInterrupted, NOOP_SCENARIO, oneOf, pct, pool, positiveInt, quantile, ROOT, stopAfterFailedRun, summaryRelease, summaryRetries, summaryTcgThread, table, wilson, type Report, type RunOutcome, type TcgThread } from './lib/daxrun.ts';
 
 const USAGE = 'usage: npx tsx bench/boot-artifacts.ts --boots N --jobs J --kernel SPEC [--kernel SPEC ...] [--tcg-thread single|multi|both] [--raw FILE]';
 
-function die(msg: string): never {
-  process.stderr.write(`${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-const { values: args } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        boots: { type: 'string', default: '10' },
-        jobs: { type: 'string', default: '1' },
-        kernel: { type: 'string', multiple: true },
-        'tcg-thread': { type: 'string', default: 'both' },
-        raw: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    return die((e as Error).message);
-  }
-})();
-if (args.help) {
-  process.stdout.write(USAGE + '\n');
-  process.exit(0);
-}
-const boots = Number(args.boots);
-const jobs = Number(args.jobs);
-if (!Number.isInteger(boots) || boots < 1) die(`--boots must be a positive integer, got '${args.boots}'`);
-if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) die(`--jobs must be 1..16, got '${args.jobs}'`);
+const args = benchArgs(USAGE, {
+  boots: { type: 'string', default: '10' },
+  jobs: { type: 'string', default: '1' },
+  kernel: { type: 'string', multiple: true },
+  'tcg-thread': { type: 'string', default: 'both' },
+  raw: { type: 'string' },
+});
+const boots = positiveInt('--boots', args.boots);
+const jobs = positiveInt('--jobs', args.jobs, 16);
 const kernels = args.kernel?.length ? args.kernel : ['debian:6.12'];
-const modeArg = args['tcg-thread'];
-if (modeArg !== 'single' && modeArg !== 'multi' && modeArg !== 'both') die(`--tcg-thread must be single, multi or both, got '${modeArg}'`);
+const modeArg = oneOf('--tcg-thread', args['tcg-thread'], ['single', 'multi', 'both']);
 const modes: TcgThread[] = modeArg === 'both' ? ['single', 'multi'] : [modeArg];
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const rawFile = args.raw ?? join(ROOT, 'results', 'bench', `boot-artifacts-${stamp}.jsonl`);
@@ -151,14 +127,7 @@ const t0 = Date.now();
 await pool(tasks, jobs, async (t) => {
   const r = await daxlabRun({ scenarios: [NOOP_SCENARIO], kernel: t.kernel, tcgThread: t.mode });
   if (r.interrupted) return;
-  if (!r.summary) {
-    // No summary.json at all: bad input (exit 2: kernel spec, scenario) or daxlab itself crashed.
-    // Not a boot result, and every other run would go the same way.
-    process.stderr.write(`daxlab ${r.exitCode === 2 ? 'rejected the run' : 'failed without writing a summary'} (exit ${r.exitCode ?? r.signal}); stopping:\n  ${r.stderrTail.join('\n  ')}\n`);
-    stopStarting();
-    process.exitCode = r.exitCode === 2 ? 2 : 1;
-    return;
-  }
+  if (!r.summary) return stopAfterFailedRun(r);
   const rec = record(t.kernel, t.mode, t.n, r);
   records.push(rec);
   appendFileSync(rawFile, JSON.stringify(rec) + '\n');

@@ -25,41 +25,20 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { oneLineSafe } from '../harness/util/errors.ts';
-import { DAXLAB, daxlabRun, handleInterrupt, isInterrupted, median, ROOT, stopStarting, summaryRelease, summaryRetries, summaryTcgThread, table, type BenchSummary, type RunOutcome, type TcgThread } from './lib/daxrun.ts';
+import { benchArgs, DAXLAB, daxlabRun, die, handleInterrupt, isInterrupted, median, oneOf, positiveInt, ROOT, stopAfterFailedRun, summaryRelease, summaryRetries, summaryTcgThread, table, type BenchSummary, type RunOutcome, type TcgThread } from './lib/daxrun.ts';
 
 const USAGE = 'usage: npx tsx bench/parallel.ts [--configs 1x2,1x1,2x1,2x2] [--scenarios a,b,...] [--kernel SPEC] [--reps R] [--tcg-thread single|multi] [--raw FILE]';
 
-function die(msg: string): never {
-  process.stderr.write(`${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-const { values: args } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        configs: { type: 'string', default: '1x2,1x1,2x1,2x2' },
-        scenarios: { type: 'string' },
-        kernel: { type: 'string', default: 'debian:6.12' },
-        reps: { type: 'string', default: '1' },
-        'tcg-thread': { type: 'string', default: 'single' },
-        raw: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    return die((e as Error).message);
-  }
-})();
-if (args.help) {
-  process.stdout.write(USAGE + '\n');
-  process.exit(0);
-}
+const args = benchArgs(USAGE, {
+  configs: { type: 'string', default: '1x2,1x1,2x1,2x2' },
+  scenarios: { type: 'string' },
+  kernel: { type: 'string', default: 'debian:6.12' },
+  reps: { type: 'string', default: '1' },
+  'tcg-thread': { type: 'string', default: 'single' },
+  raw: { type: 'string' },
+});
 
 interface Config {
   label: string;
@@ -76,11 +55,8 @@ const configs: Config[] = args.configs.split(',').map((c) => c.trim()).filter(Bo
 });
 if (configs.length === 0) die('--configs: no configs');
 if (new Set(configs.map((c) => c.label)).size !== configs.length) die('--configs: a config is listed twice');
-const reps = Number(args.reps);
-if (!Number.isInteger(reps) || reps < 1) die(`--reps must be a positive integer, got '${args.reps}'`);
-const tcgThread = args['tcg-thread'];
-if (tcgThread !== 'single' && tcgThread !== 'multi') die(`--tcg-thread must be single or multi, got '${tcgThread}'`);
-const mode: TcgThread = tcgThread;
+const reps = positiveInt('--reps', args.reps);
+const mode: TcgThread = oneOf('--tcg-thread', args['tcg-thread'], ['single', 'multi']);
 const kernel = args.kernel;
 
 /** Every id of `daxlab catalog --json`. */
@@ -313,10 +289,7 @@ for (const t of tasks) {
   const r = await daxlabRun({ scenarios, kernel, tcgThread: mode, extra: ['-j', String(t.config.jobs), '--guest-cpus', String(t.config.guestCpus)] });
   if (r.interrupted) break;
   if (!r.summary) {
-    // No summary.json: bad input (exit 2: kernel spec, scenario, option) or daxlab crashed.
-    process.stderr.write(`daxlab ${r.exitCode === 2 ? 'rejected the run' : 'failed without writing a summary'} (exit ${r.exitCode ?? r.signal}); stopping:\n  ${r.stderrTail.join('\n  ')}\n`);
-    stopStarting();
-    process.exitCode = r.exitCode === 2 ? 2 : 1;
+    stopAfterFailedRun(r);
     break;
   }
   const rec = record(t.rep, t.order, t.config, r, host);

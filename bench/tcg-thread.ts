@@ -18,43 +18,21 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
 import { formatValue } from '../harness/stats/summary.ts';
 import { oneLineSafe } from '../harness/util/errors.ts';
-import { daxlabRun, fmtMs, handleInterrupt, isInterrupted, makeTempDir, median, NOOP_SCENARIO, ROOT, stopStarting, summaryRelease, summaryRetries, summaryTcgThread, table, type Report, type RunOutcome, type TcgThread } from './lib/daxrun.ts';
+import { benchArgs, daxlabRun, fmtMs, handleInterrupt, isInterrupted, makeTempDir, median, NOOP_SCENARIO, positiveInt, ROOT, stopAfterFailedRun, summaryRelease, summaryRetries, summaryTcgThread, table, type Report, type RunOutcome, type TcgThread } from './lib/daxrun.ts';
 
 const USAGE = 'usage: npx tsx bench/tcg-thread.ts [--reps R] [--kernel SPEC] [--raw FILE]';
 const SCENARIOS = ['fault-vs-truncate', 'truncate-latency'];
 const MODES: TcgThread[] = ['single', 'multi'];
 
-function die(msg: string): never {
-  process.stderr.write(`${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-const { values: args } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        reps: { type: 'string', default: '5' },
-        kernel: { type: 'string', default: 'debian:6.12' },
-        raw: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    return die((e as Error).message);
-  }
-})();
-if (args.help) {
-  process.stdout.write(USAGE + '\n');
-  process.exit(0);
-}
-const reps = Number(args.reps);
-if (!Number.isInteger(reps) || reps < 1) die(`--reps must be a positive integer, got '${args.reps}'`);
+const args = benchArgs(USAGE, {
+  reps: { type: 'string', default: '5' },
+  kernel: { type: 'string', default: 'debian:6.12' },
+  raw: { type: 'string' },
+});
+const reps = positiveInt('--reps', args.reps);
 const kernel = args.kernel;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const rawFile = args.raw ?? join(ROOT, 'results', 'bench', `tcg-thread-${stamp}.jsonl`);
@@ -159,11 +137,7 @@ for (const t of tasks) {
   const r = await daxlabRun({ scenarios: t.kind === 'noop' ? [NOOP_SCENARIO] : scenarioDirs, kernel, tcgThread: t.mode });
   if (r.interrupted) break;
   if (!r.summary) {
-    // No summary.json at all: bad input (exit 2: kernel spec, scenario) or daxlab itself crashed.
-    // Not a boot result, and every other run would go the same way.
-    process.stderr.write(`daxlab ${r.exitCode === 2 ? 'rejected the run' : 'failed without writing a summary'} (exit ${r.exitCode ?? r.signal}); stopping:\n  ${r.stderrTail.join('\n  ')}\n`);
-    stopStarting();
-    process.exitCode = r.exitCode === 2 ? 2 : 1;
+    stopAfterFailedRun(r);
     break;
   }
   const rec = record(t.kind, t.rep, t.mode, r);

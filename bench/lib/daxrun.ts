@@ -1,9 +1,11 @@
-// Shared by the boot benchmarks: run `daxlab run` as a child process into a private temp dir,
-// read back its summary and console logs, and small statistics (Wilson interval, quantiles).
+// Shared by the boot benchmarks: their command line (options, --help, usage errors), run
+// `daxlab run` as a child process into a private temp dir, read back its summary and console
+// logs, and small statistics (Wilson interval, quantiles).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { execa, type ResultPromise } from 'execa';
 import { parseConsoleText, type Finding } from '../../harness/console/parser.ts';
 import { quantile } from '../../harness/stats/summary.ts';
@@ -40,6 +42,57 @@ export interface RunOutcome {
   reports: Report[];
   /** Last lines of daxlab's stderr when it failed. */
   stderrTail: string[];
+}
+
+// --- command line -------------------------------------------------------------------------------
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+type BenchArgsConfig<O extends OptionsConfig> = { options: O & typeof HELP; strict: true; allowPositionals: false };
+/** What parseArgs gives for `options` (plus -h/--help), strict, no positionals. */
+export type BenchValues<O extends OptionsConfig> = ReturnType<typeof parseArgs<BenchArgsConfig<O>>>['values'];
+
+let usageText: string | undefined;
+
+/**
+ * Parse the bench's options (strict, no positionals, plus -h/--help): --help prints `usage` and
+ * exits 0; a parse error goes to die(), which from now on prints `usage` too.
+ */
+export function benchArgs<const O extends OptionsConfig>(usage: string, options: O): BenchValues<O> {
+  usageText = usage;
+  const config: BenchArgsConfig<O> = { options: { ...options, ...HELP }, strict: true, allowPositionals: false };
+  let values: BenchValues<O>;
+  try {
+    ({ values } = parseArgs(config));
+  } catch (e) {
+    return die((e as Error).message);
+  }
+  if ('help' in values && values.help === true) {
+    process.stdout.write(usage + '\n');
+    process.exit(0);
+  }
+  return values;
+}
+
+/** A command-line error: the message and the usage to stderr, exit 2. */
+export function die(msg: string): never {
+  process.stderr.write(`${msg}\n${usageText !== undefined ? `${usageText}\n` : ''}`);
+  process.exit(2);
+}
+
+/** `value` of `flag` as an integer >= 1 (and <= max if given), or die(). */
+export function positiveInt(flag: string, value: string, max?: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max)) die(`${flag} must be ${max === undefined ? 'a positive integer' : `1..${max}`}, got '${value}'`);
+  return n;
+}
+
+/** `value` of `flag` if it is one of `choices`, or die(). */
+export function oneOf<const C extends readonly string[]>(flag: string, value: string, choices: C): C[number] {
+  const choice = choices.find((c) => c === value);
+  if (choice !== undefined) return choice;
+  const list = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}` : choices.join('');
+  return die(`${flag} must be ${list}, got '${value}'`);
 }
 
 // --- summary.json, as far as the benches read it ------------------------------------------
@@ -110,6 +163,17 @@ export function isInterrupted(): boolean {
 /** Start no more runs (pool() returns once the running ones end). */
 export function stopStarting(): void {
   stopped = true;
+}
+
+/**
+ * A run without summary.json: bad input (daxlab exit 2: kernel spec, scenario, option) or daxlab
+ * itself crashed. Not a result, and every later run would go the same way: say so, start no more
+ * runs (stopStarting()) and set the exit code (2 for bad input, else 1).
+ */
+export function stopAfterFailedRun(r: RunOutcome): void {
+  process.stderr.write(`daxlab ${r.exitCode === 2 ? 'rejected the run' : 'failed without writing a summary'} (exit ${r.exitCode ?? r.signal}); stopping:\n  ${r.stderrTail.join('\n  ')}\n`);
+  stopStarting();
+  process.exitCode = r.exitCode === 2 ? 2 : 1;
 }
 
 /** Ctrl-C: stop starting runs, let the running ones end (daxlab kills its QEMU), then `fn`. */
