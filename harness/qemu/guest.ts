@@ -180,7 +180,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       stuckStep = running;
       consoleLog.write(`\n[daxlab: host watchdog fired (${end}${running ? `, step ${running}` : ''}); sending SysRq w and t]\n`);
       // Ask the wedged kernel for its blocked and all task stacks, give it time to print, then kill.
-      void qmpCommands(sockets.qmp, [sysrqKeys('w'), sysrqKeys('t')])
+      void qmpCommands(sockets.qmp, [sysrqKeys('w'), sysrqKeys('t')], 1500)
         .catch((e: unknown) => {
           // Refused or unanswered: the task dump the console is expected to hold never came. Once
           // QEMU is gone the socket error says nothing new, and the log may be closing.
