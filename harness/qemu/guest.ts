@@ -62,9 +62,29 @@ async function sparseFile(path: string, bytes: number): Promise<void> {
   await fh.close();
 }
 
-function listen(path: string, onConn: (s: Socket) => void): Promise<Server> {
+/** Resolves when every connection a server accepted has closed, or after `ms`. */
+function drained(sockets: Set<Socket>, ms: number): Promise<void> {
+  const open = [...sockets].filter((s) => !s.closed);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    let left = open.length;
+    for (const s of open)
+      s.once('close', () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+  });
+}
+
+function listen(path: string, onConn: (s: Socket) => void, conns?: Set<Socket>): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const srv = createServer(onConn);
+    const srv = createServer((s) => {
+      conns?.add(s);
+      onConn(s);
+    });
     srv.once('error', reject);
     srv.listen(path, () => resolve(srv));
   });
@@ -95,12 +115,16 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     const consoleSplit = new LineSplitter();
     const agentSplit = new LineSplitter();
     const sockets = { console: join(dir, 'console.sock'), agent: join(dir, 'agent.sock'), qmp: join(dir, 'qmp.sock') };
+    // QEMU's exit can be seen before the last bytes it wrote (a panic's last lines, the samples
+    // just before it) have been read from the sockets: wait for them to close before finishing.
+    const conns = new Set<Socket>();
     servers.push(
       await listen(sockets.console, (s) =>
         s.on('data', (d: Buffer) => {
           consoleLog.write(d);
           if (o.onConsoleLine) for (const l of consoleSplit.push(d.toString('latin1'))) o.onConsoleLine(l, since());
         }),
+        conns,
       ),
     );
 
@@ -141,6 +165,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
             if (ev) handle(ev);
           }
         }),
+        conns,
       ),
     );
 
@@ -194,10 +219,12 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     o.signal?.removeEventListener('abort', onAbort);
     unkill();
     timings.exitMs = since();
+    await drained(conns, 2000);
     for (const l of agentSplit.flush()) {
       const ev = parseAgentLine(l);
       if (ev) handle(ev);
     }
+    if (o.onConsoleLine) for (const l of consoleSplit.flush()) o.onConsoleLine(l, since());
     if (!end) end = sawBye ? 'poweroff' : r.failed && timings.helloMs === undefined && r.exitCode !== 0 && !r.signal ? 'spawn-failed' : 'exit-without-bye';
     return {
       end,
