@@ -2,9 +2,9 @@
 // `daxlab run` as a child process into a private temp dir, read back its summary and console
 // logs, and small statistics (Wilson interval, quantiles).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { execa, type ResultPromise } from 'execa';
 import { parseConsoleText, type Finding } from '../../harness/console/parser.ts';
@@ -241,6 +241,7 @@ export async function daxlabRun(o: RunOptions): Promise<RunOutcome> {
     const wallMs = Date.now() - t0;
     const summary = await readSummary(out);
     const reports = summary ? await consoleReports(out, summary) : [];
+    await keepConsoles(out, reports);
     const stderr = typeof r.stderr === 'string' ? r.stderr : '';
     return {
       exitCode: r.exitCode,
@@ -256,6 +257,17 @@ export async function daxlabRun(o: RunOptions): Promise<RunOutcome> {
     children.delete(child);
     removeTempDir(tmp);
   }
+}
+
+const KEPT_CONSOLES = join(ROOT, 'results', 'bench', 'consoles');
+
+/** Console logs with a kernel report outlive the temp dir: they are the evidence (and test data). */
+async function keepConsoles(out: string, reports: Report[]): Promise<void> {
+  const logs = [...new Set(reports.map((r) => r.log))];
+  if (logs.length === 0) return;
+  await mkdir(KEPT_CONSOLES, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '');
+  for (const l of logs) await copyFile(join(out, l), join(KEPT_CONSOLES, `${stamp}-${basename(dirname(out))}-${l}`)).catch(() => undefined);
 }
 
 /** The first error line (a crash's message) and the last few lines of stderr. */
