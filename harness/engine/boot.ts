@@ -74,7 +74,12 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   // An emulator artifact makes the rest of the boot worthless: stop the guest at once.
   const stop = new AbortController();
   const tainted = (n: number): boolean => console.taintedFrom !== undefined && n >= console.taintedFrom;
-  let started = false;
+  /** A verdict with the console's reports on step `n` applied, and those reports. */
+  const judge = (n: number, scenario: string, v: Pick<StepResult, 'status' | 'reason'>) => {
+    const fs = console.findingsFor(n);
+    const allow = a.allowFor(scenario);
+    return { ...withFindingVerdict(v, fs, allow), findings: stepFindings(fs, allow) };
+  };
   const tcg = pk.accel.accel === 'tcg';
   log(`boot ${boot}: ${items.length} runs in ${plan.groups.length} filesystem setups on ${pk.name} (${pk.accel.accel})`);
 
@@ -148,10 +153,9 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
       if (tainted(step.n)) return; // stays pending
       const out = parseReproOutput(l.out);
       const v = stepVerdict({ status: ev.status, exitCode: ev.exitCode, timeoutS: step.timeoutS }, out);
-      const allow = a.allowFor(step.item.scenario);
-      const settled = withFindingVerdict({ status: v.status, reason: v.reason }, console.findingsFor(ev.step), allow);
+      const j = judge(ev.step, step.item.scenario, v);
       endStep(
-        { type: 'step-ended', boot, key: step.item.key, status: settled.status, reason: settled.reason, exitCode: ev.exitCode, durationMs: ev.ms, infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: stepFindings(console.findingsFor(ev.step), allow) },
+        { type: 'step-ended', boot, key: step.item.key, status: j.status, reason: j.reason, exitCode: ev.exitCode, durationMs: ev.ms, infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: j.findings },
         step.item,
         ev.ms,
       );
@@ -181,19 +185,17 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
     onEvent,
     onConsoleLine: (line) => {
       for (const art of console.push(line)) {
-        rec.emit({ type: 'artifact', boot, ...art }); // console lines only come after onSpawn
+        rec.emit({ type: 'artifact', boot, ...art }); // console lines only come after onSpawn: the boot is recorded
         log(`boot ${boot}: emulator artifact (${art.title}; ${art.rule}): stopping this boot, its work is retried`);
         stop.abort();
       }
     },
     onSpawn: (argv) => {
-      started = true;
       rec.emit({ type: 'boot-started', boot, kernel: pk.name, items, argv, consoleLog, agentLog });
       a.progress({ kind: 'boot', boot, kernel: pk.name, phase: 'started', detail: `${items.length} runs` });
     },
     signal,
   });
-  if (!started) rec.emit({ type: 'boot-started', boot, kernel: pk.name, items, argv: outcome.argv, consoleLog, agentLog }); // never spawned
   if (outcome.logWriteError) {
     warnings.push(`log not written completely: ${outcome.logWriteError}`);
     rec.noteWriteError(outcome.logWriteError);
@@ -209,27 +211,24 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
     const hung = outcome.stuckStep === n;
     const why = hung ? 'guest stopped answering during this step (host watchdog; SysRq task dump in the console log)' : `guest died during this step (${outcome.end}${console.lastPanic ? `: ${console.lastPanic}` : ''})`;
     const out = parseReproOutput(l.out);
-    const allow = a.allowFor(step.item.scenario);
-    const settled = withFindingVerdict({ status: hung ? 'hung' : 'crashed', reason: why }, console.findingsFor(n), allow);
-    endStep({ ...errorStepEvent(boot, step.item.key, settled.reason, settled.status), infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: stepFindings(console.findingsFor(n), allow) }, step.item, 0);
+    const j = judge(n, step.item.scenario, { status: hung ? 'hung' : 'crashed', reason: why });
+    endStep({ ...errorStepEvent(boot, step.item.key, j.reason, j.status), infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: j.findings }, step.item, 0);
     log(`${step.item.key}: ${hung ? 'hung' : 'crashed'} (${why})`);
   }
   // Reports can finish printing after the agent said the step ended (separate serial ports):
   // now that the console is complete, look again at every step of this boot.
-  const view = rec.summary;
-  for (const st of view.steps.filter((x) => x.boot === boot)) {
-    const n = plan.steps.find((s) => s.item?.key === st.key)?.n;
+  const nOfKey = new Map(plan.steps.flatMap((s) => (s.item ? [[s.item.key, s.n] as const] : [])));
+  for (const st of rec.summary.steps.filter((x) => x.boot === boot)) {
+    const n = nOfKey.get(st.key);
     if (n === undefined) continue;
     if (tainted(n)) {
       rec.emit({ type: 'step-discarded', boot, key: st.key, reason: 'emulator artifact reported after the step ended' });
       continue;
     }
-    const allow = a.allowFor(st.scenario);
-    const fs = console.findingsFor(n);
-    const settled = withFindingVerdict({ status: st.status, reason: st.reason }, fs, allow);
-    if (settled.status !== st.status || fs.length !== st.findings.length) {
-      rec.emit({ type: 'verdict-revised', boot, key: st.key, status: settled.status, reason: settled.reason, findings: stepFindings(fs, allow), cause: 'a console report finished printing after the step ended' });
-      if (settled.status !== st.status) log(`${st.key}: now ${settled.status} (${settled.reason}): the report finished printing after the step ended`);
+    const j = judge(n, st.scenario, st);
+    if (j.status !== st.status || j.findings.length !== st.findings.length) {
+      rec.emit({ type: 'verdict-revised', boot, key: st.key, status: j.status, reason: j.reason, findings: j.findings, cause: 'a console report finished printing after the step ended' });
+      if (j.status !== st.status) log(`${st.key}: now ${j.status} (${j.reason}): the report finished printing after the step ended`);
     }
   }
   const whereOf = (n: number | undefined): string => {

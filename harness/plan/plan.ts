@@ -29,11 +29,6 @@ export function variantName(v: Variant): string {
   return `${v.fs}-dax=${v.dax}`;
 }
 
-/** The key of an item without its kernel (`scenario:fs:dax:rN`): what A/B pairs up across kernels. */
-export function itemKeyOnKernel(key: string): string {
-  return key.slice(key.indexOf('/') + 1);
-}
-
 export function workItems(kernel: string, scenarios: Scenario[], binaries: Map<string, string>): WorkItem[] {
   const items: WorkItem[] = [];
   for (const s of scenarios) {

@@ -27,10 +27,6 @@ export class RunView {
     return [...this.began.values()];
   }
 
-  item(key: string): ItemRecord | undefined {
-    return this.items.get(key);
-  }
-
   static of(events: readonly RunEvent[]): RunView {
     const v = new RunView();
     for (const e of events) v.apply(e);
@@ -94,7 +90,7 @@ export class RunView {
         return;
       case 'step-began':
         this.began.set(`${e.boot} ${e.key}`, e.key);
-        this.open.set(`${e.boot} ${e.key}`, { samples: Object.create(null) as OpenStep['samples'], metrics: Object.create(null) as OpenStep['metrics'] });
+        this.openStep(e);
         return;
       case 'sample': {
         const o = this.openStep(e);
