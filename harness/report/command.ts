@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { AB_SCHEMA, type AbReport } from '../ab/types.ts';
 import { RunRecorder } from '../engine/recorder.ts';
 import { EVENTS_FILE } from '../results/event-log.ts';
 import { findRunDir } from '../results/store.ts';
@@ -55,9 +56,25 @@ export async function consoleExcerpts(dir: string, summary: RunSummary): Promise
   return out;
 }
 
+/**
+ * `<dir>/ab.json` when the run is an A/B comparison. Another schema version is left out (the
+ * rest of the page still stands); a file that is not JSON is an error, as for summary.json.
+ */
+export async function readAbReport(dir: string): Promise<AbReport | undefined> {
+  const file = join(dir, 'ab.json');
+  if (!existsSync(file)) return undefined;
+  let r: Partial<AbReport> | null;
+  try {
+    r = JSON.parse(await readFile(file, 'utf8')) as Partial<AbReport> | null;
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return r?.schema === AB_SCHEMA ? (r as AbReport) : undefined;
+}
+
 /** Render and write `<dir>/report.html` atomically; returns its path. */
 export async function writeRunReport(dir: string, summary: RunSummary): Promise<string> {
-  const html = renderRunHtml(summary, await consoleExcerpts(dir, summary));
+  const html = renderRunHtml(summary, await consoleExcerpts(dir, summary), { ab: await readAbReport(dir) });
   const file = join(dir, 'report.html');
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, html);

@@ -2,10 +2,12 @@
 // that came from a guest (console text, reproducer output, finding titles, even step keys built
 // from scenario files) is untrusted: it is escaped, stripped of control characters, and capped,
 // and the page forbids scripts outright so a missed escape still cannot run anything.
+import type { AbReport } from '../ab/types.ts';
 import { variantName } from '../plan/plan.ts';
 import { tableRows } from '../results/table.ts';
 import type { BootRecord, RunFinding, RunSummary, StepResult } from '../results/types.ts';
 import { describe, formatValue } from '../stats/summary.ts';
+import { AB_CSS, renderAbSection } from './ab-html.ts';
 
 /** The tail of one boot's console log, as read by the caller (bounded there too). */
 export interface ConsoleExcerpt {
@@ -169,9 +171,13 @@ section.step,section.finding,section.boot{border-left:3px solid #e1e5ea;padding-
 ul.metrics{margin:4px 0;padding-left:20px}.cut{color:#8a5a00;font-style:italic}summary{cursor:pointer;color:#30506f}
 `;
 
-/** The report page. `consoleExcerpts` are tails of the console logs, shown at the end. */
-export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcerpt[] = [], opts: RenderOptions = {}): string {
-  const o = { ...DEFAULTS, ...opts };
+/**
+ * The report page. `consoleExcerpts` are tails of the console logs, shown at the end; `ab` (the
+ * run's ab.json) adds the A/B comparison, first in the body.
+ */
+export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcerpt[] = [], opts: RenderOptions & { ab?: AbReport | undefined } = {}): string {
+  const { ab, ...caps } = opts;
+  const o = { ...DEFAULTS, ...caps };
   const s = summary;
   const counts = new Map<string, number>();
   for (const st of s.steps) counts.set(st.status, (counts.get(st.status) ?? 0) + 1);
@@ -203,6 +209,7 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
     `<p class="dim">time: ${phases || '–'}</p>`,
   ];
   const body = [
+    ...(ab ? [renderAbSection(ab, { maxCell: o.maxCell })] : []),
     `<h2>Results</h2>`,
     resultsTable(s, o),
     `<h2>Console findings</h2>`,
@@ -224,7 +231,7 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>daxlab ${text(s.runId, 80)}: ${escapeHtml(s.status)}</title>
-<style>${CSS}</style></head>
+<style>${CSS}${ab ? AB_CSS : ''}</style></head>
 <body>
 ${head.join('\n')}
 ${body.join('\n')}
