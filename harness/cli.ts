@@ -1,5 +1,6 @@
 // daxlab command line. Bad input exits 2 with one line; a run whose steps did not all pass exits 1.
 import { Command, CommanderError } from 'commander';
+import { registerAbCommand } from './ab/command.ts';
 import { registerCatalogCommand } from './catalog/command.ts';
 import { registerFindingsCommand } from './console/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
@@ -34,6 +35,7 @@ program
   .exitOverride();
 
 registerRunCommand(program, cancel);
+registerAbCommand(program, cancel);
 registerKernelCommands(program);
 registerCatalogCommand(program);
 registerFindingsCommand(program);

@@ -9,7 +9,7 @@ import type { Scenario } from '../harness/scenario/schema.ts';
 
 const scenario = (over: Partial<Scenario> = {}): Scenario => ({
   id: 'tl', title: 'tl', description: '', file: 'f', reproducerSource: 'x.c', args: [], filesystems: ['ext4', 'xfs'], daxModes: ['always', 'never'], pmemBytes: 1024 ** 3, scratch: false, repetitions: 3,
-  timeoutS: 30, isDefault: true, checks: '', references: [], requires: [], expect: '', metrics: {}, allowFindings: [], scratchIops: undefined, verdictRules: '', ...over,
+  timeoutS: 30, isDefault: true, checks: '', references: [], requires: [], expect: '', metrics: {}, metricBetter: {}, allowFindings: [], scratchIops: undefined, verdictRules: '', ...over,
 });
 const GiB = 1024 ** 3;
 

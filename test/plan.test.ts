@@ -5,7 +5,7 @@ import type { Scenario } from '../harness/scenario/schema.ts';
 const scenario = (over: Partial<Scenario> = {}): Scenario => ({
   id: 'tl', title: 'tl', description: '', file: '/x/scenario.yaml', reproducerSource: '/x/tl.c', args: ['--iterations', '5'],
   filesystems: ['ext4', 'xfs'], daxModes: ['always', 'never'], pmemBytes: 1024 ** 3, scratch: false, repetitions: 2,
-  timeoutS: 30, isDefault: true, checks: '', references: [], requires: [], expect: '', metrics: {}, allowFindings: [], scratchIops: undefined, verdictRules: '', ...over,
+  timeoutS: 30, isDefault: true, checks: '', references: [], requires: [], expect: '', metrics: {}, metricBetter: {}, allowFindings: [], scratchIops: undefined, verdictRules: '', ...over,
 });
 
 test('work items expand filesystem x dax x repetitions with stable keys', (t) => {

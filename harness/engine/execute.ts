@@ -107,7 +107,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecuteResult> {
           fail(new Error(`work item ${first.key} names kernel '${first.kernel}', which was not prepared`));
           break;
         }
-        const batch = shareForGuest(avail.filter((i) => i.kernel === pk.name), o.concurrency - running);
+        const batch = shareForGuest(avail.filter((i) => i.kernel === pk.name && i.slot === first.slot), o.concurrency - running);
         const plan = planBoot(batch, { pmemBytes: Math.max(...batch.map((i) => scenarioById.get(i.scenario)?.pmemBytes ?? 1024 ** 3)) });
         const boot = nextBoot++;
         for (const i of batch) inFlight.add(i.key);

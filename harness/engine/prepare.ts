@@ -8,7 +8,8 @@ import type { Kernel } from '../kernel/types.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { Accel, TcgThread } from '../qemu/args.ts';
 import { compileReproducer } from '../repro/compile.ts';
-import type { KernelRecord } from '../results/events.ts';
+import type { ItemRecord, KernelRecord } from '../results/events.ts';
+import type { WorkItem } from '../plan/plan.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { UserError } from '../util/errors.ts';
 import type { PreparedKernel } from './types.ts';
@@ -71,6 +72,11 @@ export async function prepareKernel(name: string, spec: string, o: PrepareOption
   const accel = await timed(phases, 'accelMs', () => chooseAccel(o.accel, kernel.bzImage, o.log));
   o.log(`accelerator: ${accel.accel}${accel.accel === 'tcg' ? ` thread=${o.tcgThread}` : ''} (${accel.reason}${accel.cached ? ', cached verdict' : ''})`);
   return { name, kernel, image, accel, tcgThread: o.tcgThread, phases };
+}
+
+/** What the event log keeps of a work item (its key plus what the views group by). */
+export function itemRecord(i: WorkItem): ItemRecord {
+  return { key: i.key, kernel: i.kernel, scenario: i.scenario, variant: i.variant, rep: i.rep, ...(i.slot !== undefined ? { slot: i.slot } : {}) };
 }
 
 export function kernelRecord(pk: PreparedKernel): KernelRecord {

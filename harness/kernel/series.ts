@@ -199,3 +199,21 @@ export function applyFailureError(patchFile: string, f: ApplyFailure): UserError
   const reason = f.reason === 'FAILED' ? 'FAILED' : f.reason;
   return new UserError(`patch does not apply: ${target ? `${target} ` : ''}${reason}`.replace(/\s+/g, ' ').trim(), where);
 }
+
+/** An mbox of several messages (git format-patch --stdout) split into one text per message. */
+export function splitMbox(text: string): string[] {
+  const starts: number[] = [];
+  const re = /^From [0-9a-f]{40} |^From \S+ +\w{3} \w{3} +\d+ [\d:]+ \d{4}\s*$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index);
+  if (starts.length <= 1) return [text];
+  if (starts[0] !== 0 && text.slice(0, starts[0]).trim()) starts.unshift(0);
+  return starts.map((s, i) => text.slice(s, starts[i + 1] ?? text.length));
+}
+
+/** `Subject:` without the `[PATCH n/m]` tag, folded lines joined; else the first prose line. */
+export function patchSubject(text: string, fallback: string): string {
+  const m = /^Subject: *(.*(?:\n[ \t].*)*)/m.exec(text.split(/\n\n/)[0] ?? '') ?? /^Subject: *(.*(?:\n[ \t].*)*)/m.exec(text);
+  if (m?.[1]) return m[1].replace(/\n[ \t]+/g, ' ').replace(/^\[[^\]]*\]\s*/, '').trim();
+  const first = text.split('\n').find((l) => l.trim() && !/^(diff |--- |\+\+\+ |Index: )/.test(l));
+  return first?.trim().slice(0, 120) ?? fallback;
+}

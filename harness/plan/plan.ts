@@ -16,6 +16,8 @@ export interface WorkItem {
   scenario: string;
   variant: Variant;
   rep: number;
+  /** A/B designs: items of one slot run in one boot, slots in order (harness/ab/design.ts). */
+  slot?: number | undefined;
   binary: string;
   args: string[];
   timeoutS: number;

@@ -27,7 +27,8 @@ export const KernelRecordSchema = z.object({
   accel: z.object({ accel: str, reason: str, probeMs: num.optional(), cached: z.boolean(), tcgThread: str.optional() }),
 });
 
-export const ItemRecordSchema = z.object({ key: str, kernel: str, scenario: str, variant, rep: num });
+/** slot: the A/B design's boot slot an item belongs to (harness/ab/design.ts); items of one slot share a boot. */
+export const ItemRecordSchema = z.object({ key: str, kernel: str, scenario: str, variant, rep: num, slot: num.optional() });
 
 export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({

@@ -73,7 +73,12 @@ export function renderTable(rows: TableRow[]): string {
   const data = rows.map((r) => [...(byKernel ? [r.kernel ?? ''] : []), r.scenario, r.variant, r.verdict, r.metrics, r.findings].map(clean));
   const showFindings = data.some((r) => r[head.length - 1]);
   const cols = showFindings ? head.length : head.length - 1;
-  const widths = Array.from({ length: cols }, (_, i) => Math.max(head[i]?.length ?? 0, ...data.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]): string => cells.slice(0, cols).map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return columns(head.slice(0, cols), data.map((r) => r.slice(0, cols)));
+}
+
+/** Aligned plain-text columns under a header and a rule; `right` holds right-aligned column indexes. */
+export function columns(head: string[], data: string[][], right: ReadonlySet<number> = new Set()): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...data.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]): string => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...data.map(line)].join('\n');
 }

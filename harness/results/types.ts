@@ -16,6 +16,8 @@ export interface StepResult {
   scenario: string;
   variant: Variant;
   rep: number;
+  /** A/B runs: the design's boot slot (harness/ab/design.ts); rep 0 there is the discarded warm-up. */
+  slot?: number;
   boot: number;
   status: StepStatus;
   reason: string;

@@ -173,6 +173,7 @@ export class RunView {
       scenario: it?.scenario ?? '',
       variant: it?.variant ?? { fs: 'ext4', dax: 'always' },
       rep: it?.rep ?? 0,
+      ...(it?.slot !== undefined ? { slot: it.slot } : {}),
       boot: e.boot,
       status: e.status,
       reason: e.reason,

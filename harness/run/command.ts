@@ -1,49 +1,20 @@
 // `daxlab run`: options in, the runner, then the table, report.html and the exit status. The
 // CLI's signal handlers (cli.ts) cancel the run through `cancel`; this module never exits.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { DEFAULT_KERNEL } from '../kernel/resolve.ts';
 import { writeRunReport } from '../report/command.ts';
 import { checkOutDir } from '../results/store.ts';
 import { renderTable, tableRows } from '../results/table.ts';
-import { parseSize } from '../scenario/units.ts';
 import { UserError } from '../util/errors.ts';
+import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from './guest-flags.ts';
 import { progressRenderer } from './progress.ts';
 import { run } from './runner.ts';
 
-/** `--append`: words for the kernel command line (QEMU gets it as one argv element, no shell). */
-export function kernelArgs(s: string): string[] {
-  if (/[\x00-\x1f\x7f]/.test(s)) throw new UserError('--append: control characters are not allowed on a kernel command line');
-  const words = s.trim().split(/\s+/).filter(Boolean);
-  if (words.join(' ').length > 1024) throw new UserError("--append: longer than 1024 characters (the x86 command line holds 2048 with daxlab's own)");
-  return words;
-}
-
-const positive = (flag: string, v: string | undefined, max = Infinity): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(n > 0) || n > max) throw new UserError(`${flag} must be a positive number of seconds${max < Infinity ? ` up to ${max}` : ''}, got '${v}'`);
-  return n;
-};
-
-const int = (flag: string, v: string, max: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UserError(`${flag} must be 1..${max}, got '${v}'`);
-  return n;
-};
-
-interface RunFlags {
+interface RunFlags extends GuestFlags {
   kernel?: string[];
   out?: string;
-  accel: 'auto' | 'kvm' | 'tcg';
-  tcgThread: 'single' | 'multi';
-  firmware: 'qboot' | 'seabios';
-  cpus: string;
-  mem: string;
   jobs?: string;
   resume?: string;
-  append?: string;
-  bootTimeout?: string;
-  grace?: string;
 }
 
 export interface RunCancel {
@@ -53,40 +24,27 @@ export interface RunCancel {
 }
 
 export function registerRunCommand(program: Command, cancel: RunCancel): void {
-  program
+  const cmd = program
     .command('run')
     .description('run scenarios (default: every catalog scenario marked default) on one or more kernels')
     .argument('[scenario...]', 'scenario YAML file, directory with scenario.yaml, or catalog id')
     .option('-k, --kernel <spec>', `kernel, repeatable ([NAME=]SPEC; default ${DEFAULT_KERNEL}): debian:6.12, debian:6.1, a bzImage path[,modules=DIR], a kernel spec YAML (images/kernels/*.yaml), or source=...,config=...,patches=...`, (v: string, acc: string[] = []) => [...acc, v])
     .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
     .option('-j, --jobs <n>', 'guests at once (default: as many as host CPUs and free memory allow)')
-    .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
-    .addOption(new Option('--tcg-thread <mode>', 'TCG vCPU threading: single (one host thread per guest, no live-patching races) or multi').choices(['single', 'multi']).default('single'))
-    .addOption(new Option('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)').choices(['qboot', 'seabios']).default('qboot'))
-    .option('--guest-cpus, --cpus <n>', 'vCPUs per guest (-smp)', '2')
-    .option('--mem <size>', 'guest RAM', '2G')
-    .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps')
-    .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
-    .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
-    .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
-    .action(async (scenarios: string[], f: RunFlags) => {
-      const cpus = int('--guest-cpus', f.cpus, 64);
-      const mem = parseSize(f.mem);
-      if (!mem || mem < 256 * 1024 ** 2) throw new UserError(`--mem must be a size of at least 256M, got '${f.mem}'`);
+    .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps');
+  addGuestOptions(cmd).action(async (scenarios: string[], f: RunFlags) => {
+      const guest = guestSettings(f);
       if (f.resume && scenarios.length) throw new UserError('--resume takes the scenarios of the interrupted run; give no scenario arguments');
       if (f.resume && f.kernel) throw new UserError('--resume takes the kernels of the interrupted run; give no --kernel');
-      const bootTimeoutS = positive('--boot-timeout', f.bootTimeout);
-      const graceS = positive('--grace', f.grace);
-      const jobs = f.jobs === undefined ? 'auto' : int('--jobs', f.jobs, 64);
+      const jobs = f.jobs === undefined ? 'auto' : intFlag('--jobs', f.jobs, 64);
       if (f.out) await checkOutDir(f.out);
-      const append = f.append === undefined ? undefined : kernelArgs(f.append);
       const r = await run({
         scenarioArgs: scenarios,
         kernels: f.kernel ?? [DEFAULT_KERNEL],
         outDir: f.out,
         accel: f.accel,
         tcgThread: f.tcgThread,
-        guest: { cpus, memBytes: mem, firmware: f.firmware, bootTimeoutS, graceS, append },
+        guest,
         concurrency: jobs,
         resume: f.resume,
         command: process.argv.slice(2),

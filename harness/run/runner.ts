@@ -6,7 +6,7 @@ import { relative, join } from 'node:path';
 import { execa } from 'execa';
 import { autoConcurrency, hostShape } from '../engine/concurrency.ts';
 import { execute } from '../engine/execute.ts';
-import { compileScenarios, kernelRecord, nameKernelSpecs, prepareKernel, timed } from '../engine/prepare.ts';
+import { compileScenarios, itemRecord, kernelRecord, nameKernelSpecs, prepareKernel, timed } from '../engine/prepare.ts';
 import { RunRecorder } from '../engine/recorder.ts';
 import { QBOOT } from '../engine/boot.ts';
 import type { GuestSettings, PreparedKernel, ProgressFn } from '../engine/types.ts';
@@ -54,6 +54,25 @@ export interface RunResult {
 async function qemuVersion(): Promise<string> {
   const r = await execa('qemu-system-x86_64', ['--version'], { reject: false });
   return r.stdout.split('\n')[0] ?? 'unknown';
+}
+
+/** A new run directory and its run-started event (host, scenarios, guest shape). */
+export async function startRecording(o: { outDir?: string | undefined; command: string[]; scenarios: readonly Scenario[]; guest: GuestSettings; concurrency: number }): Promise<RunRecorder> {
+  const runId = newRunId();
+  const rec = RunRecorder.create(o.outDir ?? join(defaultResultsRoot(), runId));
+  const { guest, scenarios } = o;
+  rec.emit({
+    type: 'run-started',
+    runId,
+    command: o.command,
+    host: { hostname: hostname(), release: hostRelease(), cpus: hostCpus().length, memBytes: totalmem(), node: process.version, qemu: await qemuVersion() },
+    scenarios: await Promise.all(
+      scenarios.map(async (s) => ({ id: s.id, title: s.title, file: s.file, reproducer: `${relative(process.cwd(), s.reproducerSource)} sha256:${(await hashFile(s.reproducerSource)).slice(0, 16)}`, allowFindings: s.allowFindings })),
+    ),
+    guest: { cpus: guest.cpus, memBytes: guest.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(guest.append?.length ? { append: guest.append } : {}) },
+    concurrency: o.concurrency,
+  });
+  return rec;
 }
 
 export async function run(o: RunOptions): Promise<RunResult> {
@@ -118,23 +137,11 @@ export async function run(o: RunOptions): Promise<RunResult> {
       rec = resumed;
       rec.emit({ type: 'run-resumed', command: o.command });
     } else {
-      const runId = newRunId();
-      rec = RunRecorder.create(o.outDir ?? join(defaultResultsRoot(), runId));
-      rec.emit({
-        type: 'run-started',
-        runId,
-        command: o.command,
-        host: { hostname: hostname(), release: hostRelease(), cpus: hostCpus().length, memBytes: totalmem(), node: process.version, qemu: await qemuVersion() },
-        scenarios: await Promise.all(
-          scenarios.map(async (s) => ({ id: s.id, title: s.title, file: s.file, reproducer: `${relative(process.cwd(), s.reproducerSource)} sha256:${(await hashFile(s.reproducerSource)).slice(0, 16)}`, allowFindings: s.allowFindings })),
-        ),
-        guest: { cpus: guest.cpus, memBytes: guest.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(guest.append?.length ? { append: guest.append } : {}) },
-        concurrency,
-      });
+      rec = await startRecording({ outDir: o.outDir, command: o.command, scenarios, guest, concurrency });
     }
     o.onRecording?.();
     for (const pk of kernels) rec.emit({ type: 'kernel-ready', kernel: kernelRecord(pk), phases: pk.phases });
-    rec.emit({ type: 'items-planned', items: items.map((i) => ({ key: i.key, kernel: i.kernel, scenario: i.scenario, variant: i.variant, rep: i.rep })) });
+    rec.emit({ type: 'items-planned', items: items.map(itemRecord) });
     const summary = rec.summary;
     if (resumed) log(`resuming ${summary.runId}: ${summary.steps.length} steps done, ${summary.pending.length} to go`);
     log(`results: ${rec.dir}`);

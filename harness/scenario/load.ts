@@ -90,7 +90,8 @@ export function parseScenarioText(text: string, file: string): Scenario {
     requires: f.requires,
     expect: f.expect?.trim() ?? '',
     verdictRules: f.verdict?.trim() ?? '',
-    metrics: f.metrics,
+    metrics: Object.fromEntries(Object.entries(f.metrics).map(([k, v]) => [k, typeof v === 'string' ? v : v.description])),
+    metricBetter: Object.fromEntries(Object.entries(f.metrics).flatMap(([k, v]) => (typeof v === 'string' ? [] : [[k, v.better]]))),
     allowFindings: f.allow_findings,
   };
 }

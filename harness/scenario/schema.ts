@@ -7,6 +7,7 @@ export const FILESYSTEMS = ['ext4', 'xfs'] as const;
 export const DAX_MODES = ['always', 'never', 'inode'] as const;
 export type Filesystem = (typeof FILESYSTEMS)[number];
 export type DaxMode = (typeof DAX_MODES)[number];
+export const BETTER = ['lower', 'higher', 'none'] as const;
 
 /** A scalar or a list in YAML; always a non-empty list after parsing. */
 const oneOrMany = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(t).min(1));
@@ -56,8 +57,11 @@ export const scenarioSchema = z
     expect: z.string().optional(),
     /** How the reproducer decides pass / fail / skip / error, in words. */
     verdict: z.string().optional(),
-    /** Metrics the reproducer emits (name -> meaning). */
-    metrics: z.record(z.string(), z.string()).default({}),
+    /**
+     * Metrics the reproducer emits: name -> meaning, or {description, better} where better says
+     * which way is good for A/B verdicts (lower|higher|none; unset: lower for time units, else none).
+     */
+    metrics: z.record(z.string(), z.union([z.string(), z.object({ description: z.string(), better: z.enum(BETTER) }).strict()])).default({}),
     /** Console finding kinds or titles that do not fail this scenario (e.g. an expected WARN). */
     allow_findings: z.array(z.string()).default([]),
   })
@@ -91,6 +95,8 @@ export interface Scenario {
   expect: string;
   verdictRules: string;
   metrics: Record<string, string>;
+  /** Declared direction per metric (A/B verdicts); metrics not named here are inferred from their unit. */
+  metricBetter: Record<string, (typeof BETTER)[number]>;
   allowFindings: string[];
 }
 

@@ -77,7 +77,13 @@ run_step() {
     echo w > /proc/sysrq-trigger
     echo t > /proc/sysrq-trigger
     pid=$(cat /tmp/pid.$id 2>/dev/null)
-    [ -n "$pid" ] && kill -9 $pid 2>/dev/null
+    # TERM first: a reproducer using daxlab.h writes its buffered samples on it. Then KILL.
+    if [ -n "$pid" ]; then
+      kill -TERM $pid 2>/dev/null
+      n=0
+      while [ ! -e /tmp/rc.$id ] && [ $n -lt 5 ]; do sleep 0.1; n=$((n + 1)); done
+      kill -9 $pid 2>/dev/null
+    fi
     n=0
     while [ ! -e /tmp/rc.$id ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
     # Still there after SIGKILL: stuck in the kernel. Later steps would only pile up behind it.

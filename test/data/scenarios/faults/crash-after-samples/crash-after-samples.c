@@ -71,6 +71,7 @@ int main(void)
 	dl_init();
 	for (int i = 0; i < 50; i++)
 		dl_sample("before_crash", i, "count");
+	dl_flush();
 	wait_until_sent();
 	int fd = open("/proc/sysrq-trigger", O_WRONLY);
 	if (fd < 0 || write(fd, "c", 1) != 1)

@@ -6,7 +6,7 @@
 int main(void)
 {
 	dl_sample("started", 1, "count");
-	fflush(stdout);
+	dl_flush();
 	for (unsigned long i = 0; i < 65536; i++)
 		printf("flood line %08lu: the quick brown fox jumps over the lazy dog\n", i);
 	fflush(stdout);

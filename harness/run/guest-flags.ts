@@ -1,0 +1,64 @@
+// Command-line flags that shape guests, shared by `run` and `ab`: both must boot guests the same
+// way, and a timing comparison records them.
+import { Option, type Command } from 'commander';
+import type { GuestSettings } from '../engine/types.ts';
+import { parseSize } from '../scenario/units.ts';
+import { UserError } from '../util/errors.ts';
+
+/** `--append`: words for the kernel command line (QEMU gets it as one argv element, no shell). */
+export function kernelArgs(s: string): string[] {
+  if (/[\x00-\x1f\x7f]/.test(s)) throw new UserError('--append: control characters are not allowed on a kernel command line');
+  const words = s.trim().split(/\s+/).filter(Boolean);
+  if (words.join(' ').length > 1024) throw new UserError("--append: longer than 1024 characters (the x86 command line holds 2048 with daxlab's own)");
+  return words;
+}
+
+export const positiveSeconds = (flag: string, v: string | undefined, max = Infinity): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n > 0) || n > max) throw new UserError(`${flag} must be a positive number of seconds${max < Infinity ? ` up to ${max}` : ''}, got '${v}'`);
+  return n;
+};
+
+export const intFlag = (flag: string, v: string, max: number, min = 1): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} must be ${min}..${max}, got '${v}'`);
+  return n;
+};
+
+export interface GuestFlags {
+  accel: 'auto' | 'kvm' | 'tcg';
+  tcgThread: 'single' | 'multi';
+  firmware: 'qboot' | 'seabios';
+  cpus: string;
+  mem: string;
+  append?: string;
+  bootTimeout?: string;
+  grace?: string;
+}
+
+export function addGuestOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .addOption(new Option('--tcg-thread <mode>', 'TCG vCPU threading: single (one host thread per guest, no live-patching races) or multi').choices(['single', 'multi']).default('single'))
+    .addOption(new Option('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)').choices(['qboot', 'seabios']).default('qboot'))
+    .option('--guest-cpus, --cpus <n>', 'vCPUs per guest (-smp)', '2')
+    .option('--mem <size>', 'guest RAM', '2G')
+    .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
+    .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
+    .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged');
+}
+
+export function guestSettings(f: GuestFlags): GuestSettings {
+  const cpus = intFlag('--guest-cpus', f.cpus, 64);
+  const mem = parseSize(f.mem);
+  if (!mem || mem < 256 * 1024 ** 2) throw new UserError(`--mem must be a size of at least 256M, got '${f.mem}'`);
+  return {
+    cpus,
+    memBytes: mem,
+    firmware: f.firmware,
+    bootTimeoutS: positiveSeconds('--boot-timeout', f.bootTimeout),
+    graceS: positiveSeconds('--grace', f.grace),
+    append: f.append === undefined ? undefined : kernelArgs(f.append),
+  };
+}
