@@ -55,7 +55,7 @@ test('ab --aa on debian:6.12: interleaved blocks, one guest at a time, warm-up d
   t.true(main?.metrics.every((x) => x.verdict !== 'regression' && x.verdict !== 'improvement'));
   t.regex(String(r.stdout), /truncate\.p50/);
   t.regex(String(r.stdout), /verdict: /);
-  t.is(ab.accel.accel, s.kernels[0]?.accel.accel);
+  t.is(ab.accel.accel, s.kernels[0]?.accel.accel ?? '');
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   t.regex(html, /A\/B comparison/);
   t.is((html.match(/class="abplot"/g) ?? []).length >= 2, true);
