@@ -193,9 +193,11 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
     };
     addBlocks(blocksFor(o.bootsPerSide));
     log(`A/B ${id}: ${a.name} vs ${b.name}, ${slots.length} boots (${slots.map((s) => s.side).join('')}), one at a time`);
+    let ran = 0;
     for (;;) {
       const tb = Date.now();
-      const before = slots.length;
+      const fresh = slots.length - ran;
+      ran = slots.length;
       const r = await execute({ rec, kernels, items, scenarios, binaries, guest: o.guest, concurrency: 1, signal, progress: o.progress });
       const cmp = compareSlots({ id, summary: rec.summary, a: abKernel(a), b: abKernel(b), slots, settings: o.settings, better, wallMs: Date.now() - tc });
       const i = comparisons.findIndex((c) => c.id === id);
@@ -213,9 +215,9 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
         return undefined;
       }
       const open = cmp.metrics.filter((m) => m.verdict === 'inconclusive' && m.better !== 'none');
-      const perBlock = ((Date.now() - tb) / Math.max(1, before)) * 4;
+      const perBlock = ((Date.now() - tb) / Math.max(1, fresh)) * 4;
       if (!o.budgetMs || open.length === 0 || cmp.outcome === 'regression') return cmp;
-      if (Date.now() - t0 + perBlock > o.budgetMs) {
+      if (Date.now() - tc + perBlock > o.budgetMs) {
         log(`A/B ${id}: ${open.length} metric(s) still inconclusive; the budget does not allow another block (~${Math.round(perBlock / 1000)} s)`);
         return cmp;
       }
