@@ -255,7 +255,7 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
           pk = await prepareKernel(`k${k}`, kernel.spec, prepOpts, kernel);
         } catch (e) {
           const msg = (e as Error).message.split('\n')[0] ?? '';
-          const outcome = /apply|patch|git am/i.test(msg) ? 'apply-failed' : 'build-failed';
+          const outcome = msg.startsWith('patch does not apply') ? 'apply-failed' : 'build-failed';
           st = { ...st, steps: [...st.steps, { k, comparison: '', outcome, detail: msg }] };
           break;
         }
