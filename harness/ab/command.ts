@@ -108,7 +108,7 @@ export function registerAbCommand(program: Command, cancel: RunCancel): void {
         process.stdout.write(b.culprit ? `  first bad patch: ${b.culprit.index}/${r.report.series.length} ${b.culprit.subject.replace(/[\x00-\x1f\x7f]/g, '?')} (${b.culprit.file})\n` : `  ${b.status}: ${b.reason}\n`);
       }
       process.stdout.write(`\nverdict: ${r.report.verdict}\n`);
-      process.stdout.write(`settings: threshold ${(r.report.settings.threshold * 100).toFixed(1)}%, alpha ${r.report.settings.alpha}, seed ${r.report.settings.seed}, accel ${r.report.accel.accel}${r.report.accel.tcgThread ? ` thread=${r.report.accel.tcgThread}` : ''}, guest ${guest.cpus} vCPUs\n`);
+      process.stdout.write(`settings: threshold ${(r.report.settings.threshold * 100).toFixed(1)}%, alpha ${r.report.settings.alpha}, seed ${r.report.settings.seed}, accel ${r.report.accel.accel}${r.report.accel.tcgThread ? ` thread=${r.report.accel.tcgThread}` : ''}, clock ${r.report.accel.clock}, guest ${guest.cpus} vCPUs\n`);
       process.stdout.write(`results: ${r.dir} (ab.json, report.html)\n`);
     }
     const writeError = r.writeError ?? reportError;

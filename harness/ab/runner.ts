@@ -18,7 +18,7 @@ import { patchSubject, splitMbox } from '../kernel/series.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
 import { parseKernelSpec } from '../kernel/spec.ts';
 import type { Kernel } from '../kernel/types.ts';
-import type { Accel, TcgThread } from '../qemu/args.ts';
+import { ICOUNT_SHIFT, type Accel, type TcgThread } from '../qemu/args.ts';
 import type { RunSummary } from '../results/types.ts';
 import { startRecording } from '../run/runner.ts';
 import { resolveScenarios } from '../scenario/load.ts';
@@ -135,7 +135,12 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
   const B = await prepareKernel(nb.name, patchedK.spec, prepOpts, patchedK);
   if (A.accel.accel !== B.accel.accel) throw new Error(`base and patched kernels got different accelerators (${A.accel.accel} vs ${B.accel.accel}): a timing comparison across them means nothing`);
 
-  const rec = await startRecording({ outDir: o.outDir, command: o.command, scenarios, guest: o.guest, concurrency: 1 });
+  // Under TCG the A/B default clock is icount: host speed is no part of what is compared.
+  const clock = A.accel.accel === 'tcg' ? (o.guest.clock ?? 'icount') : 'host';
+  if (o.guest.clock === 'icount' && clock !== 'icount') log(`--clock icount needs TCG; ${A.accel.accel} guests use the host clock`);
+  const guest: GuestSettings = { ...o.guest, clock };
+  log(`guest clock: ${clock === 'icount' ? `icount (virtual time, ${2 ** ICOUNT_SHIFT} ns per instruction: timings count the work done, not the host's speed)` : 'host wall time'}`);
+  const rec = await startRecording({ outDir: o.outDir, command: o.command, scenarios, guest, concurrency: 1 });
   o.onRecording?.();
   log(`results: ${rec.dir}`);
   const kernels: PreparedKernel[] = [A, B];
@@ -160,7 +165,7 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
       createdAt: new Date().toISOString(),
       command: o.command,
       settings: { ...o.settings, bootsPerSide: o.bootsPerSide, repetitions: Object.fromEntries(scenarios.map((s) => [s.id, reps(s)])), warmup: 1, budgetMs: o.budgetMs ?? null, design: 'ABBA/BAAB blocks, seeded' },
-      accel: { accel: A.accel.accel, ...(A.accel.accel === 'tcg' ? { tcgThread: o.tcgThread } : {}) },
+      accel: { accel: A.accel.accel, ...(A.accel.accel === 'tcg' ? { tcgThread: o.tcgThread } : {}), clock },
       guest: { cpus: o.guest.cpus, memBytes: o.guest.memBytes },
       series: series.map(({ index, subject, file }) => ({ index, subject, file })),
       comparisons,
@@ -198,7 +203,7 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
       const tb = Date.now();
       const fresh = slots.length - ran;
       ran = slots.length;
-      const r = await execute({ rec, kernels, items, scenarios, binaries, guest: o.guest, concurrency: 1, signal, progress: o.progress });
+      const r = await execute({ rec, kernels, items, scenarios, binaries, guest, concurrency: 1, signal, progress: o.progress });
       const cmp = compareSlots({ id, summary: rec.summary, a: abKernel(a), b: abKernel(b), slots, settings: o.settings, better, wallMs: Date.now() - tc });
       const i = comparisons.findIndex((c) => c.id === id);
       if (i >= 0) comparisons[i] = cmp;

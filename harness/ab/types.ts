@@ -133,7 +133,8 @@ export interface AbReport {
   createdAt: string;
   command: string[];
   settings: AbSettings & { bootsPerSide: number; repetitions: Record<string, number>; warmup: 1; budgetMs: number | null; design: 'ABBA/BAAB blocks, seeded' };
-  accel: { accel: string; tcgThread?: string | undefined };
+  /** clock: the guests' clock (qemu/args.ts GuestClock): icount under TCG unless --clock host. */
+  accel: { accel: string; tcgThread?: string | undefined; clock: 'host' | 'icount' };
   guest: { cpus: number; memBytes: number };
   series: SeriesPatch[];
   comparisons: AbComparison[];

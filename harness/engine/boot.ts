@@ -179,6 +179,7 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
     agentLog: rec.path(agentLog),
     consoleCap: g.consoleCap,
     bios: g.firmware === 'seabios' ? undefined : QBOOT,
+    clock: g.clock,
     extraCmdline: g.append ?? [],
     bootTimeoutS: g.bootTimeoutS ?? (tcg ? 300 : 60),
     graceS: g.graceS ?? (tcg ? 60 : 20),

@@ -3,7 +3,7 @@
 import type { GuestImage } from '../image/initramfs.ts';
 import type { Kernel } from '../kernel/types.ts';
 import type { AccelChoice } from '../qemu/accel.ts';
-import type { TcgThread } from '../qemu/args.ts';
+import type { GuestClock, TcgThread } from '../qemu/args.ts';
 import type { StepStatus } from '../results/types.ts';
 
 /** A kernel ready to boot: resolved (or built), its guest image, and the accelerator to use. */
@@ -29,6 +29,8 @@ export interface GuestSettings {
   consoleCap?: number | undefined;
   /** Extra kernel command-line words, after daxlab's own (a later `rdinit=` or `--` wins). */
   append?: string[] | undefined;
+  /** qemu/args.ts GuestClock; default host. */
+  clock?: GuestClock | undefined;
 }
 
 /** What the engine tells a front end while it works; results themselves go to the event log. */

@@ -32,7 +32,20 @@ export interface QemuSpec {
   qmpSocket?: string | undefined;
   /** qboot skips most of SeaBIOS's work; undefined means QEMU's default firmware. */
   bios?: string | undefined;
+  /** The guest's clock (TCG only): host time, or icount (GuestClock). */
+  clock?: GuestClock | undefined;
 }
+
+/**
+ * host: guest time is the host's wall clock, so a slower host (another tenant, frequency) makes
+ * every measurement slower. icount: guest time advances with the instructions executed (QEMU
+ * -icount), 2^ICOUNT_SHIFT ns each, and idle time jumps to the next timer (sleep=off): timings
+ * become a deterministic function of the code that ran, blind to host speed and to cache
+ * effects. TCG only (one thread); under KVM the clock is always the host's.
+ */
+export type GuestClock = 'host' | 'icount';
+/** 8 ns per instruction, 125 MIPS of virtual time: near what TCG executes here, so guest timeouts keep their rough length. */
+export const ICOUNT_SHIFT = 3;
 
 /** A DAX guest: NVDIMMs, an initramfs with the agent, and QMP for the watchdog. */
 export interface MachineSpec extends QemuSpec {
@@ -81,6 +94,7 @@ export function qemuArgs(m: QemuSpec): string[] {
   if (m.agentSocket !== undefined) args.push('-chardev', `socket,id=agent,path=${m.agentSocket}`, '-serial', 'chardev:agent');
   if (m.qmpSocket !== undefined) args.push('-qmp', `unix:${m.qmpSocket},server=on,wait=off`);
   if (m.bios) args.push('-bios', m.bios);
+  if (m.clock === 'icount' && m.accel === 'tcg') args.push('-icount', `shift=${ICOUNT_SHIFT},sleep=off`);
   if (m.scratch) {
     const throttle = m.scratch.iops ? `,throttling.iops-total=${m.scratch.iops}` : '';
     args.push('-drive', `file=${m.scratch.path},if=none,id=scratch,format=raw,cache=none,aio=threads${throttle}`);

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { parseAgentLine, LineSplitter, type AgentEvent } from '../agent/protocol.ts';
 import { CappedLog } from '../console/capture.ts';
 import { onCleanup, registerTempDir } from '../util/cleanup.ts';
-import { kernelCmdline, qemuArgs, type Accel, type TcgThread } from './args.ts';
+import { kernelCmdline, qemuArgs, type Accel, type GuestClock, type TcgThread } from './args.ts';
 import { qmpCommands, sysrqKeys } from './qmp.ts';
 
 export interface GuestOptions {
@@ -24,6 +24,7 @@ export interface GuestOptions {
   scratchBytes: number;
   scratchIops?: number | undefined;
   bios?: string | undefined;
+  clock?: GuestClock | undefined;
   extraCmdline?: string[];
   consoleLog: string;
   agentLog: string;
@@ -183,6 +184,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       agentSocket: sockets.agent,
       qmpSocket: sockets.qmp,
       bios: o.bios,
+      clock: o.clock,
     });
     o.onSpawn?.(['qemu-system-x86_64', ...argv]);
     const child = execa('qemu-system-x86_64', argv, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', maxBuffer: 1024 * 1024, cleanup: true });

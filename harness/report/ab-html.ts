@@ -326,7 +326,7 @@ export function renderAbSection(r: AbReport, opts: AbRenderOptions = {}): string
     `${s.bootsPerSide} boots per side`,
     `repetitions ${reps}`,
     `${s.warmup} warm-up`,
-    `accelerator ${text(r.accel.accel, 20)}${r.accel.tcgThread ? ` thread=${text(r.accel.tcgThread, 10)}` : ''}`,
+    `accelerator ${text(r.accel.accel, 20)}${r.accel.tcgThread ? ` thread=${text(r.accel.tcgThread, 10)}` : ''}${r.accel.clock ? `, clock ${text(r.accel.clock, 10)}` : ''}`,
     text(s.design, 60),
     ...(s.budgetMs ? [`budget ${(s.budgetMs / 60000).toFixed(0)} min`] : []),
   ];

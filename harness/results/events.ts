@@ -38,7 +38,7 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     command: z.array(str),
     host: z.object({ hostname: str, release: str, cpus: num, memBytes: num, node: str, qemu: str }),
     scenarios: z.array(z.object({ id: str, title: str, file: str, reproducer: str, allowFindings: z.array(str) })),
-    guest: z.object({ cpus: num, memBytes: num, pmemBytes: num, append: z.array(str).optional() }),
+    guest: z.object({ cpus: num, memBytes: num, pmemBytes: num, append: z.array(str).optional(), clock: z.enum(['host', 'icount']).optional() }),
     /** Guests allowed at once; timing comparisons want 1. */
     concurrency: num,
   }),

@@ -110,7 +110,7 @@ export interface RunSummary {
   /** Every kernel of the run, with its guest image and accelerator (tcgThread only under TCG). */
   kernels: KernelRecord[];
   scenarios: { id: string; title: string; file: string; reproducer: string; allowFindings: string[] }[];
-  guest: { cpus: number; memBytes: number; pmemBytes: number; append?: string[] | undefined };
+  guest: { cpus: number; memBytes: number; pmemBytes: number; append?: string[] | undefined; clock?: 'host' | 'icount' | undefined };
   /** Guests that were allowed to run at once. */
   concurrency: number;
   /** Wall time of the preparation phases, ms. */

@@ -35,6 +35,7 @@ export interface GuestFlags {
   append?: string;
   bootTimeout?: string;
   grace?: string;
+  clock?: 'host' | 'icount';
 }
 
 export function addGuestOptions(cmd: Command): Command {
@@ -46,7 +47,8 @@ export function addGuestOptions(cmd: Command): Command {
     .option('--mem <size>', 'guest RAM', '2G')
     .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
     .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
-    .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged');
+    .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
+    .addOption(new Option('--clock <clock>', "guest clock under TCG: host (wall time) or icount (virtual time from instructions executed: deterministic timings; run's default is host, ab's icount)").choices(['host', 'icount']));
 }
 
 export function guestSettings(f: GuestFlags): GuestSettings {
@@ -60,5 +62,6 @@ export function guestSettings(f: GuestFlags): GuestSettings {
     bootTimeoutS: positiveSeconds('--boot-timeout', f.bootTimeout),
     graceS: positiveSeconds('--grace', f.grace),
     append: f.append === undefined ? undefined : kernelArgs(f.append),
+    clock: f.clock,
   };
 }

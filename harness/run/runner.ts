@@ -69,7 +69,7 @@ export async function startRecording(o: { outDir?: string | undefined; command: 
     scenarios: await Promise.all(
       scenarios.map(async (s) => ({ id: s.id, title: s.title, file: s.file, reproducer: `${relative(process.cwd(), s.reproducerSource)} sha256:${(await hashFile(s.reproducerSource)).slice(0, 16)}`, allowFindings: s.allowFindings })),
     ),
-    guest: { cpus: guest.cpus, memBytes: guest.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(guest.append?.length ? { append: guest.append } : {}) },
+    guest: { cpus: guest.cpus, memBytes: guest.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(guest.append?.length ? { append: guest.append } : {}), ...(guest.clock === 'icount' ? { clock: 'icount' as const } : {}) },
     concurrency: o.concurrency,
   });
   return rec;
@@ -95,7 +95,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     scenarios = await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)));
     specs = s.kernels.map((k) => ({ name: k.name, spec: k.spec }));
     // A resumed run boots its guests the way the run started.
-    guest = { ...o.guest, cpus: s.guest.cpus, memBytes: s.guest.memBytes, append: s.guest.append };
+    guest = { ...o.guest, cpus: s.guest.cpus, memBytes: s.guest.memBytes, append: s.guest.append, clock: s.guest.clock };
     tcgThread = s.kernels[0]?.accel.tcgThread === 'multi' ? 'multi' : 'single';
   } else {
     scenarios = await resolveScenarios(o.scenarioArgs);

@@ -61,17 +61,19 @@ run_step() {
   emit "$id begin $kind $to"
   kmsg "step $id begin"
   t0=$(now_ms)
-  rm -f /tmp/rc.$id /tmp/pid.$id /tmp/out.$id /tmp/err.$id
-  mkfifo /tmp/out.$id /tmp/err.$id
+  rm -f /tmp/rc.$id /tmp/pid.$id /tmp/out.$id /tmp/err.$id /tmp/end.$id
+  mkfifo /tmp/out.$id /tmp/err.$id /tmp/end.$id
   pump $id out /tmp/out.$id; po=$!
   pump $id err /tmp/err.$id; pe=$!
-  ( "$@" > /tmp/out.$id 2> /tmp/err.$id < /dev/null & echo $! > /tmp/pid.$id; wait $!; echo $? > /tmp/rc.$id ) &
-  deadline=$(( t0 + to * 1000 ))
+  # The end of the step arrives on a FIFO the agent blocks on (read -t), opened read-write so the
+  # open never waits for a writer. No polling: while a reproducer times something, nothing of the
+  # agent's runs on the guest's vCPUs (under TCG they all share one host thread).
+  exec 4<>/tmp/end.$id
+  ( "$@" > /tmp/out.$id 2> /tmp/err.$id < /dev/null 4>&- & echo $! > /tmp/pid.$id; wait $!; echo $? > /tmp/rc.$id; echo end >&4 ) &
   status=done
-  while [ ! -e /tmp/rc.$id ]; do
-    if [ $(now_ms) -ge $deadline ]; then status=timeout; break; fi
-    sleep 0.05
-  done
+  read -t $to _ <&4 || status=timeout
+  exec 4>&-
+  rm -f /tmp/end.$id
   if [ $status = timeout ]; then
     kmsg "step $id timeout after ${to}s; dumping blocked and all tasks"
     echo w > /proc/sysrq-trigger
