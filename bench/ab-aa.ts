@@ -5,7 +5,7 @@
 // metric, B scaled by 1+shift) through the same statistics and verdict rule the tool uses.
 // Every ab.json is kept in results/bench/ab-aa/ (recorded data for tests and re-analysis).
 //   node --import tsx bench/ab-aa.ts --kernel images/kernels/debug-6.12.yaml --runs 20
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { compareMetric, rng } from '../harness/ab/stats.ts';
@@ -18,7 +18,8 @@ const USAGE = `usage: bench/ab-aa.ts [--kernel SPEC] [--runs N] [--boots N] [--b
   --runs        A/A comparisons (default 20)
   --boots       boots per side per comparison (default 6, the ab default)
   --budget-min  TCG minutes per comparison for the power estimate (default 10)
-  --scenario    scenario (default bench/ab-aa: truncate-latency, ext4, dax=always)`;
+  --scenario    scenario (default bench/ab-aa: truncate-latency, ext4, dax=always)
+  --reuse       also analyse the ab.json files already kept in results/bench/ab-aa (--runs 0: only those)`;
 
 const v = benchArgs(USAGE, {
   kernel: { type: 'string', default: 'images/kernels/debug-6.12.yaml' },
@@ -27,14 +28,16 @@ const v = benchArgs(USAGE, {
   'budget-min': { type: 'string', default: '10' },
   scenario: { type: 'string', default: join(ROOT, 'bench', 'ab-aa') },
   json: { type: 'boolean', default: false },
+  reuse: { type: 'boolean', default: false },
 });
-const runs = positiveInt('--runs', v.runs, 1000);
+const runs = v.runs === '0' && v.reuse ? 0 : positiveInt('--runs', v.runs, 1000);
 const boots = positiveInt('--boots', v.boots, 100);
 const budgetMin = positiveInt('--budget-min', v['budget-min'], 600);
 const keep = join(ROOT, 'results', 'bench', 'ab-aa');
 mkdirSync(keep, { recursive: true });
 
-const reports: AbReport[] = [];
+const reports: AbReport[] = v.reuse ? readdirSync(keep).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(join(keep, f), 'utf8')) as AbReport) : [];
+if (v.reuse) process.stderr.write(`reusing ${reports.length} kept A/A comparisons from ${keep}\n`);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 for (let i = 0; i < runs; i++) {
   const tmp = makeTempDir('daxlab-ab-aa-');
@@ -68,6 +71,10 @@ const msPerBoot = quantile(reports.map((ab) => (ab.comparisons[0]?.wallMs ?? 0) 
 const bootsIn = Math.max(2, Math.floor((budgetMin * 60_000) / msPerBoot / 2));
 const shifts = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
 const keys = [...new Set(reports.flatMap((ab) => directed(ab).map((m) => m.key)))];
+if (reports.length === 0) {
+  process.stderr.write('no A/A comparisons to analyse\n');
+  process.exit(1);
+}
 const settings = { ...reports[0]!.settings, resamples: 2000 };
 const perMetric = keys.map((key) => {
   const pool: number[] = [];
