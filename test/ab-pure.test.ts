@@ -1,4 +1,5 @@
 // The A/B design, collection, bisection and series splitting: pure, no QEMU.
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { nextBisectStep, stepOutcome, type BisectState } from '../harness/ab/bisect.ts';
 import { betterFor, compareSlots } from '../harness/ab/collect.ts';
@@ -161,4 +162,45 @@ test('the verdict line names regressions, findings and the culprit', (t) => {
   const c = { metrics: [{ key: 'tl:ext4:always:truncate.p50', verdict: 'regression', changePct: 212.3, better: 'lower' }], newFindings: [], newFailures: [], boots: { a: 6, b: 6 }, b: { name: 'patched' } } as unknown as AbComparison;
   const line = verdictLine(c, { culprit: { index: 3, subject: 'dax: slow', file: 'x', comparison: 'k3' }, status: 'found' } as never, 'completed', '');
   t.is(line, '1 regression (tl:ext4:always:truncate.p50 +212.3%) (6+6 boots); bisected to patch 3: dax: slow');
+});
+
+// Recorded A/A runs of the debug kernel (4 boots per side, truncate-latency on ext4 with DAX):
+// one with the host clock, one with icount.
+interface Recorded {
+  a: AbComparison['a'];
+  b: AbComparison['b'];
+  slots: Slot[];
+  steps: StepResult[];
+  findings: RunSummary['findings'];
+  boots: RunSummary['boots'];
+}
+const recorded = (name: string): Recorded => JSON.parse(readFileSync(new URL(`./data/ab/${name}.json`, import.meta.url), 'utf8')) as Recorded;
+const compareRecorded = (r: Recorded, scaleB = 1): AbComparison => {
+  const bSlots = new Set(r.slots.filter((s) => s.side === 'B').map((s) => s.slot));
+  const steps = r.steps.map((st) =>
+    st.slot !== undefined && bSlots.has(st.slot) && scaleB !== 1 ? { ...st, samples: Object.fromEntries(Object.entries(st.samples).map(([k, v]) => [k, { ...v, values: v.values.map((x) => x * scaleB) }])) } : st,
+  );
+  return compareSlots({ id: 'main', summary: { steps, findings: r.findings, boots: r.boots }, a: r.a, b: r.b, slots: r.slots, settings, better: {}, wallMs: 0 });
+};
+
+test('recorded A/A, host clock: boot-to-boot noise is large and nothing is called a change', (t) => {
+  const c = compareRecorded(recorded('aa-host-clock'));
+  const m = c.metrics.find((x) => x.metric === 'truncate.p50');
+  t.truthy(m);
+  t.true((m?.a.stddev ?? 0) / (m?.a.median ?? 1) > 0.1, 'the host clock: >10% boot-to-boot spread on this VM');
+  t.true(c.metrics.every((x) => x.verdict !== 'regression' && x.verdict !== 'improvement'));
+  t.not(c.outcome, 'regression');
+});
+
+test('recorded A/A, icount: the per-boot truncate median is the same in every boot (to 0.1%); a 10% slowdown injected into B is a regression, 3% is no change', (t) => {
+  const r = recorded('aa-icount');
+  const m = compareRecorded(r).metrics.find((x) => x.metric === 'truncate.p50');
+  t.is(m?.verdict, 'no change');
+  t.true((m?.ci?.[0] ?? 0) > 0.999 && (m?.ci?.[1] ?? 2) < 1.001, JSON.stringify(m?.ci));
+  const values = m?.boots.map((b) => b.value) ?? [];
+  t.true(Math.max(...values) / Math.min(...values) < 1.001, 'within 0.1% across boots');
+  const slow = compareRecorded(r, 1.1).metrics.find((x) => x.metric === 'truncate.p50');
+  t.is(slow?.verdict, 'regression');
+  t.true((slow?.p ?? 1) < 0.05);
+  t.is(compareRecorded(r, 1.03).metrics.find((x) => x.metric === 'truncate.p50')?.verdict, 'no change');
 });
