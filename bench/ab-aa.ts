@@ -69,7 +69,8 @@ for (const ab of reports) for (const m of directed(ab)) verdicts.set(m.verdict, 
 // median (so slow drift between comparisons does not count as boot noise).
 const msPerBoot = quantile(reports.map((ab) => (ab.comparisons[0]?.wallMs ?? 0) / Math.max(1, (ab.comparisons[0]?.boots.a ?? 0) + (ab.comparisons[0]?.boots.b ?? 0))), 0.5);
 const bootsIn = Math.max(2, Math.floor((budgetMin * 60_000) / msPerBoot / 2));
-const shifts = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
+// A change at or below the threshold is "no change" by the rule, so power there is 0 by design.
+const shifts = [0.02, 0.05, 0.06, 0.07, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
 const keys = [...new Set(reports.flatMap((ab) => directed(ab).map((m) => m.key)))];
 if (reports.length === 0) {
   process.stderr.write('no A/A comparisons to analyse\n');
