@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { judgeFamily } from '../harness/ab/collect.ts';
 import { compareMetric, rng } from '../harness/ab/stats.ts';
 import type { AbReport } from '../harness/ab/types.ts';
 import { quantile } from '../harness/stats/summary.ts';
@@ -58,6 +59,17 @@ for (let i = 0; i < runs; i++) {
   process.stderr.write(`A/A ${i + 1}/${runs}: exit ${r.exitCode}, ${Math.round((Date.now() - t0) / 1000)} s, ${flagged.length ? flagged.join('; ') : 'nothing flagged'}\n`);
 }
 
+// Verdicts again from the kept per-boot values with today's rule (kept files may predate a change).
+for (const ab of reports) {
+  const main = ab.comparisons[0];
+  if (!main) continue;
+  for (const m of main.metrics) {
+    const side = (s: 'A' | 'B'): number[] => m.boots.filter((b) => b.side === s).map((b) => b.value);
+    Object.assign(m, compareMetric(side('A'), side('B'), { ...ab.settings, better: m.better }));
+  }
+  judgeFamily(main.metrics, ab.settings);
+}
+
 // False positives: a comparison counts once, however many of its metrics were flagged.
 const directed = (ab: AbReport) => (ab.comparisons[0]?.metrics ?? []).filter((m) => m.better !== 'none');
 const fp = reports.filter((ab) => directed(ab).some((m) => m.verdict === 'regression' || m.verdict === 'improvement')).length;
@@ -92,6 +104,7 @@ const perMetric = keys.map((key) => {
     const sims = 200;
     let hit = 0;
     for (let i = 0; i < sims; i++) {
+      // Alone in its family (no Holm adjustment): the power of the rule for one metric.
       const c = compareMetric(draw(bootsIn), draw(bootsIn).map((x) => x * (1 + s)), { ...settings, seed: i, better: 'lower' });
       if (c.verdict === 'regression') hit++;
     }

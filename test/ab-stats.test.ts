@@ -1,5 +1,5 @@
 import test from 'ava';
-import { bootstrapRatioCI, compareMetric, EXACT_MAX_N, hodgesLehmann, mannWhitney, rng, verdictFor } from '../harness/ab/stats.ts';
+import { bootstrapRatioCI, compareMetric, EXACT_MAX_N, hodgesLehmann, holm, mannWhitney, rng, verdictFor } from '../harness/ab/stats.ts';
 import type { Better, MetricVerdict } from '../harness/ab/types.ts';
 
 // ---- independent reference implementations (brute force, no shared code with stats.ts) ----
@@ -377,4 +377,12 @@ test('power: a 200x slowdown at 6 boots is always a regression with p < 0.01', (
     t.is(r.verdict, 'regression');
     t.true(r.p < 0.01, String(r.p));
   }
+});
+
+test('Holm: step-down adjusted p-values, monotone in the raw order, capped at 1', (t) => {
+  const adj = holm([0.01, 0.04, 0.03, 0.5]);
+  // sorted 0.01, 0.03, 0.04, 0.5 -> 0.04, max(0.04, 0.09), max(0.09, 0.08), max(0.09, 0.5)
+  t.deepEqual(adj.map((x) => Number(x.toFixed(4))), [0.04, 0.09, 0.09, 0.5]);
+  t.deepEqual(holm([0.9, 0.8]), [1, 1]);
+  t.deepEqual(holm([]), []);
 });

@@ -6,7 +6,7 @@ import { quantile } from '../stats/summary.ts';
 import type { RunSummary, StepResult } from '../results/types.ts';
 import { variantName } from '../plan/plan.ts';
 import { WARMUP_REP, type Slot } from './design.ts';
-import { compareMetric } from './stats.ts';
+import { compareMetric, holm, verdictFor } from './stats.ts';
 import type { AbComparison, AbKernel, AbMetric, AbSettings, Better, BootValue, NewFinding } from './types.ts';
 
 const TIME_UNITS = new Set(['ns', 'us', 'ms', 's']);
@@ -79,8 +79,9 @@ export function compareSlots(o: CompareInput): AbComparison {
     const better = betterFor(s.base, s.unit, o.better[s.scenario]);
     const a = boots.filter((x) => x.side === 'A').map((x) => x.value);
     const b = boots.filter((x) => x.side === 'B').map((x) => x.value);
-    metrics.push({ key, scenario: s.scenario, variant: s.variant, metric: s.metric, unit: s.unit, better, ...compareMetric(a, b, { ...o.settings, better }), boots });
+    metrics.push({ key, scenario: s.scenario, variant: s.variant, metric: s.metric, unit: s.unit, better, ...compareMetric(a, b, { ...o.settings, better }), pAdjusted: NaN, boots });
   }
+  judgeFamily(metrics, o.settings);
   const newFindings = findingsNewOnB(o.summary, o.a.name, o.b.name, steps);
   const newFailures = failuresNewOnB(steps, sideOf);
   const bootsOf = (side: 'A' | 'B'): number[] => [...new Set(steps.filter((st) => sideOf.get(st.slot as number) === side).map((st) => st.boot))];
@@ -99,6 +100,23 @@ export function compareSlots(o: CompareInput): AbComparison {
     outcome: regressed ? 'regression' : open ? 'inconclusive' : 'no regression',
     wallMs: o.wallMs,
   };
+}
+
+/**
+ * The verdicts of one comparison as a family: directed metrics' p-values are Holm-adjusted before
+ * the rule (stats.ts verdictFor) is applied, so a scenario with eight latency metrics does not get
+ * eight chances at a false regression. Metrics without a direction keep their own p.
+ */
+export function judgeFamily(metrics: AbMetric[], s: AbSettings): void {
+  const directed = metrics.filter((m) => m.better !== 'none');
+  const adj = holm(directed.map((m) => m.p));
+  directed.forEach((m, i) => (m.pAdjusted = adj[i] ?? 1));
+  for (const m of metrics) {
+    if (m.better === 'none') m.pAdjusted = m.p;
+    const values = m.boots.map((b) => b.value);
+    const allEqual = values.length > 0 && values.every((v) => v === values[0]);
+    m.verdict = verdictFor({ ratio: m.ratio, ci: m.ci, p: m.pAdjusted, hl: m.hl, aAllEqualB: allEqual, na: m.a.n, nb: m.b.n }, { threshold: s.threshold, alpha: s.alpha, better: m.better });
+  }
 }
 
 /** Titles found in B's steps or boots of these slots that A's never showed. */

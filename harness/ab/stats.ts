@@ -212,7 +212,7 @@ function resampledMedian(xs: number[], buf: Float64Array, next: () => number): n
   return n % 2 ? buf[mid]! : (buf[mid - 1]! + buf[mid]!) / 2;
 }
 
-export type MetricStats = Omit<MetricComparison, 'key' | 'scenario' | 'variant' | 'metric' | 'unit' | 'better'>;
+export type MetricStats = Omit<MetricComparison, 'key' | 'scenario' | 'variant' | 'metric' | 'unit' | 'better' | 'pAdjusted'>;
 
 /** All statistics and the verdict for one metric's per-boot values of A and B. */
 export function compareMetric(a: number[], b: number[], o: AbSettings & { better: Better }): MetricStats {
@@ -261,6 +261,22 @@ export function verdictFor(
   if (significant && lo > 1 + t) return directional(true, o.better);
   if (significant && hi < 1 - t) return directional(false, o.better);
   return 'inconclusive';
+}
+
+/**
+ * Holm's step-down adjustment: p-values of one family of tests (the directed metrics of one
+ * comparison) made comparable with alpha, so that the chance of any false regression or
+ * improvement in the whole comparison stays at alpha however many metrics a scenario emits.
+ */
+export function holm(ps: readonly number[]): number[] {
+  const order = ps.map((p, i) => [p, i] as const).sort((x, y) => x[0] - y[0]);
+  const out = new Array<number>(ps.length);
+  let run = 0;
+  order.forEach(([p, i], k) => {
+    run = Math.max(run, Math.min(1, (ps.length - k) * p));
+    out[i] = run;
+  });
+  return out;
 }
 
 /** Verdict for a significant change beyond the threshold; `larger`: B is larger than A. */

@@ -44,6 +44,8 @@ export interface MetricComparison {
   ci: [number, number] | null;
   /** Two-sided Mann-Whitney U p-value (exact for small samples, normal with tie correction beyond). */
   p: number;
+  /** p after Holm's adjustment over the comparison's directed metrics (the one the verdict uses). */
+  pAdjusted: number;
   u: number;
   pMethod: 'exact' | 'normal';
   /** Hodges-Lehmann estimate of the shift B - A, in the metric's unit. */
