@@ -13,7 +13,7 @@ const pval = (p: number): string => (p < 0.0001 ? '<0.0001' : p.toPrecision(2));
 export function abTable(c: AbComparison, o: { changedOnly?: boolean } = {}): string {
   const rank = (m: AbMetric): number => ['regression', 'improvement', 'changed', 'inconclusive', 'no change'].indexOf(m.verdict);
   const ms = [...c.metrics].filter((m) => !o.changedOnly || m.verdict !== 'no change').sort((x, y) => rank(x) - rank(y) || x.key.localeCompare(y.key));
-  const head = [c.a.name, '±stddev', '%change', c.b.name, '±stddev', 'metric', 'verdict', '95% CI', 'p', 'n'];
+  const head = [c.a.name, '±stddev', '%change', c.b.name, '±stddev', 'metric', 'verdict', '95% CI', 'p(Holm)', 'n'];
   const clean = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
   const rows = ms.map((m) => [
     formatValue(m.a.median, m.unit),
@@ -24,7 +24,7 @@ export function abTable(c: AbComparison, o: { changedOnly?: boolean } = {}): str
     clean(m.key),
     m.better === 'none' && m.verdict !== 'changed' && m.verdict !== 'no change' ? `${m.verdict} (no direction)` : m.verdict,
     ciPct(m.ci),
-    pval(m.p),
+    pval(m.pAdjusted),
     `${m.a.n}+${m.b.n}`,
   ]);
   return columns(head, rows, new Set([0, 1, 2, 3, 4, 8]));

@@ -99,7 +99,7 @@ function num(field: string, v: unknown, shown: string, max: number, cls = 'num')
 function metricTable(c: AbComparison, ci: number, r: AbReport, max: number): string {
   if (c.metrics.length === 0) return '<p>No metric was measured on both sides.</p>';
   const conf = `${Math.round(r.settings.confidence * 100)}%`;
-  const head = ['A median', '±σ', '%change', 'B median', '±σ', 'metric', 'verdict', `${conf} interval of B/A`, 'p', 'HL shift B−A'];
+  const head = ['A median', '±σ', '%change', 'B median', '±σ', 'metric', 'verdict', `${conf} interval of B/A`, 'p', 'p (Holm)', 'HL shift B−A'];
   const rows = c.metrics.map((m, mi) => {
     const cells = [
       num('a.median', m.a.median, valueText(m.a.median, m.unit), max),
@@ -111,6 +111,7 @@ function metricTable(c: AbComparison, ci: number, r: AbReport, max: number): str
       `<td>${badge(m.verdict, max)}</td>`,
       num('ci', m.ci, ciText(m.ci), max),
       num('p', m.p, pText(m.p), max),
+      num('pAdjusted', m.pAdjusted ?? null, pText(m.pAdjusted ?? null), max),
       num('hl', m.hl, valueText(m.hl, m.unit, true), max),
     ];
     return `<tr data-key="${plain(m.key, max * 4)}">${cells.join('')}</tr>`;
