@@ -89,3 +89,12 @@ test('console findings fail a step unless allowed; a hang keeps its status and g
   t.is(hung.status, 'hung');
   t.regex(hung.reason, /^stuck; kernel reported: /);
 });
+
+test('qemu args: the icount clock is -icount shift=3,sleep=off under TCG, nothing under KVM or with the host clock', (t) => {
+  const base = { cpus: 2, memBytes: 2 * 1024 ** 3, kernel: '/k', cmdline: kernelCmdline(), consoleSocket: '/tmp/g/c.sock' } as const;
+  const icount = (a: string[]): string | undefined => a[a.indexOf('-icount') + 1];
+  t.is(icount(qemuArgs({ ...base, accel: 'tcg', clock: 'icount' })), 'shift=3,sleep=off');
+  t.false(qemuArgs({ ...base, accel: 'tcg', clock: 'host' }).includes('-icount'));
+  t.false(qemuArgs({ ...base, accel: 'tcg' }).includes('-icount'));
+  t.false(qemuArgs({ ...base, accel: 'kvm', clock: 'icount' }).includes('-icount'));
+});
