@@ -105,6 +105,7 @@ test('a finding title seen only on B is new; one also on A is not', (t) => {
   const c = compareSlots({ id: 'main', summary: s, a: kA, b: kB, slots, settings, better: {}, wallMs: 0 });
   t.deepEqual(c.newFindings.map((x) => x.title), ['possible circular locking dependency detected in foo']);
   t.deepEqual(c.newFindings[0]?.where, ['patched/tl:ext4:always:r1@2', 'boot 3: mkfs ext4']);
+  t.regex(c.caveats[0] ?? '', /lockdep .* switched itself off/, 'B ran without lockdep after its report: its timings say so');
 });
 
 test('declared directions win over the unit', (t) => {

@@ -87,6 +87,9 @@ export function compareSlots(o: CompareInput): AbComparison {
   const bootsOf = (side: 'A' | 'B'): number[] => [...new Set(steps.filter((st) => sideOf.get(st.slot as number) === side).map((st) => st.boot))];
   const regressed = metrics.some((m) => m.verdict === 'regression') || newFindings.length > 0 || newFailures.length > 0;
   const open = metrics.some((m) => m.verdict === 'inconclusive' && m.better !== 'none');
+  const caveats: string[] = [];
+  // The kernel turns lockdep off after its first report: B's later steps ran without its cost.
+  if (newFindings.some((f) => f.kind.startsWith('lockdep'))) caveats.push(`lockdep reported on ${o.b.name} and then switched itself off (debug_locks), so ${o.b.name}'s timings after the report are not comparable with ${o.a.name}'s`);
   return {
     id: o.id,
     a: o.a,
@@ -96,6 +99,7 @@ export function compareSlots(o: CompareInput): AbComparison {
     metrics,
     newFindings,
     newFailures,
+    caveats,
     excluded,
     outcome: regressed ? 'regression' : open ? 'inconclusive' : 'no regression',
     wallMs: o.wallMs,

@@ -100,6 +100,7 @@ export function registerAbCommand(program: Command, cancel: RunCancel): void {
         process.stdout.write(abTable(c, { changedOnly: c.id !== 'main' }) + '\n');
         for (const nf of c.newFindings) process.stdout.write(`new on ${c.b.name}: ${nf.title.replace(/[\x00-\x1f\x7f]/g, '?')} [${nf.kind}] in ${nf.where.slice(0, 2).join(', ')}\n`);
         for (const nf of c.newFailures) process.stdout.write(`fails only on ${c.b.name}: ${nf.item} (${nf.statuses.join(', ')})\n`);
+        for (const cv of c.caveats ?? []) process.stdout.write(`caveat: ${cv}\n`);
       }
       const b = r.report.bisection;
       if (b) {

@@ -101,6 +101,8 @@ export interface AbComparison {
   newFindings: NewFinding[];
   /** Items that passed on every A boot and did not pass on some B boot (scenario:fs:dax). */
   newFailures: { item: string; statuses: string[] }[];
+  /** What limits the comparison's meaning, in words (e.g. lockdep switched itself off on B). */
+  caveats: string[];
   /** Measured steps left out of the statistics (not pass), per side. */
   excluded: { a: number; b: number };
   /** regression: some metric regressed, or a new finding or failure on B. */

@@ -139,6 +139,7 @@ function comparisonSection(c: AbComparison, ci: number, r: AbReport, max: number
 <table class="kv">${kernelRow('A', c.a, c.boots.a, c.excluded.a, max)}${kernelRow('B', c.b, c.boots.b, c.excluded.b, max)}<tr><th>wall time</th><td>${(c.wallMs / 1000).toFixed(0)} s</td></tr></table>
 ${findings}
 ${failures}
+${(c.caveats ?? []).map((cv) => `<p class="cut">caveat: ${text(cv, max * 2)}</p>`).join('')}
 ${metricTable(c, ci, r, max)}
 ${figs ? `<div class="abfigs">${figs}</div>` : ''}
 </section>`;
