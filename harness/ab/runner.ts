@@ -203,7 +203,7 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
       const tb = Date.now();
       const fresh = slots.length - ran;
       ran = slots.length;
-      const r = await execute({ rec, kernels, items, scenarios, binaries, guest, concurrency: 1, signal, progress: o.progress });
+      const r = await execute({ rec, kernels, items, scenarios, binaries, guest, concurrency: 1, signal, progress: o.progress, stopOnDeadKernel: true });
       const cmp = compareSlots({ id, summary: rec.summary, a: abKernel(a), b: abKernel(b), slots, settings: o.settings, better, wallMs: Date.now() - tc });
       const i = comparisons.findIndex((c) => c.id === id);
       if (i >= 0) comparisons[i] = cmp;
@@ -216,7 +216,8 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
       }
       if (r.failure) {
         status = 'failed';
-        reason = r.failure;
+        // Seen here: Debian's 6.1 hangs bringing up its second CPU under icount.
+        reason = clock === 'icount' && /did not boot|before running any step/.test(r.failure) ? `${r.failure} (with --clock icount; some kernels do not boot that way: try --clock host)` : r.failure;
         return undefined;
       }
       const open = cmp.metrics.filter((m) => m.verdict === 'inconclusive' && m.better !== 'none');

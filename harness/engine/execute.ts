@@ -21,6 +21,8 @@ export interface ExecuteOptions {
   concurrency: number;
   signal: AbortSignal;
   progress: ProgressFn;
+  /** Stop every guest once one kernel cannot boot (an A/B design with one side gone compares nothing). */
+  stopOnDeadKernel?: boolean | undefined;
 }
 
 export interface ExecuteResult {
@@ -86,11 +88,13 @@ export async function execute(o: ExecuteOptions): Promise<ExecuteResult> {
     deadKernels.add(pk.name);
     for (const k of rec.summary.pending) if (byKey.get(k)?.kernel === pk.name) rec.emit(errorStepEvent(boot, k, why));
     failure ??= o.kernels.length > 1 ? `${pk.name}: ${why}` : why;
+    if (o.stopOnDeadKernel) stopAll();
   };
 
   // An unexpected error in one guest stops the others before it is thrown: no guest outlives execute().
   const inner = new AbortController();
   const signal = AbortSignal.any([o.signal, inner.signal]);
+  const stopAll = (): void => inner.abort('a kernel cannot boot');
   let error: unknown;
   await new Promise<void>((resolve, reject) => {
     const fail = (e: unknown): void => {
