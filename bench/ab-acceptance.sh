@@ -17,6 +17,8 @@ declare -A runs=(
   [series-lockdep-2]="--base $debug --series images/patches/ab/series-lockdep-2"
   # Debian 6.1 hangs bringing up its second CPU under icount: the host clock for this pair.
   [debian-6.1-6.12]="--base debian:6.1 --patched debian:6.12 --clock host"
+  # ... or icount with one vCPU: no second CPU to bring up.
+  [debian-6.1-6.12-icount-1cpu]="--base debian:6.1 --patched debian:6.12 --cpus 1"
 )
 order=(aa-debug sync-rcu ten-pct series-regress-3 series-lockdep-2 debian-6.1-6.12)
 [ $# -gt 0 ] && order=("$@")
