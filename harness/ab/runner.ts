@@ -3,7 +3,7 @@
 // within the budget, and bisect a regressing series on its patch index. ab.json is rewritten after
 // every comparison, so an interrupted A/B keeps what it concluded so far.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { execute } from '../engine/execute.ts';
 import { compileScenarios, itemRecord, kernelRecord, nameKernelSpecs, prepareKernel } from '../engine/prepare.ts';
 import type { RunRecorder } from '../engine/recorder.ts';
@@ -87,7 +87,8 @@ async function splitSeries(path: string): Promise<SplitPatch[]> {
     for (const f of files) {
       const parts = f.kind === 'mbox' ? splitMbox(f.text) : [f.text];
       for (const [i, text] of parts.entries()) {
-        out.push({ index: out.length + 1, subject: patchSubject(text, f.label), file: parts.length > 1 ? `${f.label} [${i + 1}/${parts.length}]` : f.label, text });
+        const label = f.label.startsWith('/') ? relative(process.cwd(), f.label) : f.label;
+        out.push({ index: out.length + 1, subject: patchSubject(text, label), file: parts.length > 1 ? `${label} [${i + 1}/${parts.length}]` : label, text });
       }
     }
     if (out.length === 0) throw new UserError(`--series ${path}: no patches`);
