@@ -52,6 +52,10 @@ for (let i = 0; i < runs; i++) {
     process.stderr.write(`run ${i + 1}: no ab.json (exit ${r.exitCode}):\n${r.stderr.split('\n').slice(-8).join('\n')}\n`);
     process.exit(1);
   }
+  if (r.exitCode !== 0 && r.exitCode !== 1) {
+    process.stderr.write(`run ${i + 1}: exit ${r.exitCode} (interrupted or failed): not kept\n`);
+    break;
+  }
   writeFileSync(join(keep, `${stamp}-${String(i + 1).padStart(2, '0')}.json`), JSON.stringify(ab, null, 2) + '\n');
   reports.push(ab);
   const main = ab.comparisons[0];

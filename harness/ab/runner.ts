@@ -316,7 +316,7 @@ function bisectionOf(st: BisectState, targets: { metrics: string[]; findings: st
 
 /** The one line a maintainer reads first. */
 export function verdictLine(main: AbComparison | undefined, b: Bisection | undefined, status: string, reason: string): string {
-  if (!main) return `no comparison (${status}${reason ? `: ${reason}` : ''})`;
+  if (!main || main.boots.a + main.boots.b === 0) return `nothing measured (${status}${reason ? `: ${reason}` : ''})`;
   const reg = main.metrics.filter((m) => m.verdict === 'regression');
   const imp = main.metrics.filter((m) => m.verdict === 'improvement');
   const inc = main.metrics.filter((m) => m.verdict === 'inconclusive' && m.better !== 'none');
