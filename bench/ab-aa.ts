@@ -20,6 +20,7 @@ const USAGE = `usage: bench/ab-aa.ts [--kernel SPEC] [--runs N] [--boots N] [--b
   --boots       boots per side per comparison (default 6, the ab default)
   --budget-min  TCG minutes per comparison for the power estimate (default 10)
   --scenario    scenario (default bench/ab-aa: truncate-latency, ext4, dax=always)
+  --seed-base   seed of comparison i is seed-base + i (default 1001; give benches run side by side other bases)
   --reuse       also analyse the ab.json files already kept in results/bench/ab-aa (--runs 0: only those)`;
 
 const v = benchArgs(USAGE, {
@@ -30,10 +31,12 @@ const v = benchArgs(USAGE, {
   scenario: { type: 'string', default: join(ROOT, 'bench', 'ab-aa') },
   json: { type: 'boolean', default: false },
   reuse: { type: 'boolean', default: false },
+  'seed-base': { type: 'string', default: '1001' },
 });
 const runs = v.runs === '0' && v.reuse ? 0 : positiveInt('--runs', v.runs, 1000);
 const boots = positiveInt('--boots', v.boots, 100);
 const budgetMin = positiveInt('--budget-min', v['budget-min'], 600);
+const seedBase = positiveInt('--seed-base', v['seed-base']);
 const keep = join(ROOT, 'results', 'bench', 'ab-aa');
 mkdirSync(keep, { recursive: true });
 
@@ -44,7 +47,7 @@ for (let i = 0; i < runs; i++) {
   const tmp = makeTempDir('daxlab-ab-aa-');
   const out = join(tmp, 'run');
   const t0 = Date.now();
-  const r = await execa('node', [DAXLAB, 'ab', '--aa', v.kernel, v.scenario, '--boots', String(boots), '--seed', String(1000 + i), '--accel', 'tcg', '-o', out], { cwd: ROOT, reject: false, stdin: 'ignore' });
+  const r = await execa('node', [DAXLAB, 'ab', '--aa', v.kernel, v.scenario, '--boots', String(boots), '--seed', String(seedBase + i), '--accel', 'tcg', '-o', out], { cwd: ROOT, reject: false, stdin: 'ignore' });
   let ab: AbReport | undefined;
   try {
     ab = JSON.parse(readFileSync(join(out, 'ab.json'), 'utf8')) as AbReport;
