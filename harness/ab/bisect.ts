@@ -2,6 +2,7 @@
 // not show the regression, prefix `bad` does), which prefix to A/B next, and how to read a step's
 // comparison against the base. A step that neither shows nor clears the regression stops the search
 // with the range it has: it is reported, never guessed over.
+import { pct } from './table.ts';
 import type { AbComparison, BisectStepOutcome } from './types.ts';
 
 export interface BisectState {
@@ -39,17 +40,17 @@ export function stepOutcome(c: AbComparison, t: BisectTargets): { outcome: Bisec
   const regressed = t.metrics.filter((k) => byKey.get(k)?.verdict === 'regression');
   const found = t.findings.filter((title) => c.newFindings.some((f) => f.title === title));
   const failed = t.failures.filter((i) => c.newFailures.some((f) => f.item === i));
-  const pct = (k: string): string => {
+  const change = (k: string): string => {
     const m = byKey.get(k);
-    return m?.changePct === null || m?.changePct === undefined ? k : `${k} ${m.changePct >= 0 ? '+' : ''}${m.changePct.toFixed(1)}% (p=${m.p.toPrecision(2)})`;
+    return m?.changePct === null || m?.changePct === undefined ? k : `${k} ${pct(m.changePct)} (p=${m.p.toPrecision(2)})`;
   };
   if (regressed.length || found.length || failed.length) {
-    return { outcome: 'bad', detail: [...regressed.map(pct), ...found.map((f) => `finding: ${f}`), ...failed.map((f) => `failure: ${f}`)].join('; ') };
+    return { outcome: 'bad', detail: [...regressed.map(change), ...found.map((f) => `finding: ${f}`), ...failed.map((f) => `failure: ${f}`)].join('; ') };
   }
   const open = t.metrics.filter((k) => {
     const v = byKey.get(k)?.verdict;
     return v !== 'no change' && v !== 'improvement';
   });
-  if (open.length) return { outcome: 'inconclusive', detail: open.map((k) => `${pct(k)}: ${byKey.get(k)?.verdict ?? 'not measured'}`).join('; ') };
-  return { outcome: 'good', detail: t.metrics.length ? t.metrics.map(pct).join('; ') : 'target findings absent' };
+  if (open.length) return { outcome: 'inconclusive', detail: open.map((k) => `${change(k)}: ${byKey.get(k)?.verdict ?? 'not measured'}`).join('; ') };
+  return { outcome: 'good', detail: t.metrics.length ? t.metrics.map(change).join('; ') : 'target findings absent' };
 }

@@ -31,6 +31,7 @@ import { nextBisectStep, stepOutcome, type BisectState } from './bisect.ts';
 import { compareSlots } from './collect.ts';
 import { blockOrder, blocksFor, slotItems, slotsFor, type Slot } from './design.ts';
 import { rng } from './stats.ts';
+import { pct } from './table.ts';
 import { AB_SCHEMA, type AbComparison, type AbKernel, type AbReport, type AbSettings, type Bisection, type SeriesPatch } from './types.ts';
 import type { WorkItem } from '../plan/plan.ts';
 
@@ -321,7 +322,7 @@ export function verdictLine(main: AbComparison | undefined, b: Bisection | undef
   const imp = main.metrics.filter((m) => m.verdict === 'improvement');
   const inc = main.metrics.filter((m) => m.verdict === 'inconclusive' && m.better !== 'none');
   const parts: string[] = [];
-  if (reg.length) parts.push(`${reg.length} regression${reg.length > 1 ? 's' : ''} (${reg.slice(0, 2).map((m) => `${m.key} ${m.changePct === null ? '' : `${m.changePct >= 0 ? '+' : ''}${m.changePct.toFixed(1)}%`}`).join(', ')}${reg.length > 2 ? ', ...' : ''})`);
+  if (reg.length) parts.push(`${reg.length} regression${reg.length > 1 ? 's' : ''} (${reg.slice(0, 2).map((m) => `${m.key} ${m.changePct === null ? '' : pct(m.changePct)}`).join(', ')}${reg.length > 2 ? ', ...' : ''})`);
   if (main.newFindings.length) parts.push(`${main.newFindings.length} new console finding${main.newFindings.length > 1 ? 's' : ''} on ${main.b.name} (${main.newFindings[0]?.title ?? ''})`);
   if (main.newFailures.length) parts.push(`${main.newFailures.length} item(s) failing only on ${main.b.name}`);
   if (imp.length) parts.push(`${imp.length} improvement${imp.length > 1 ? 's' : ''}`);

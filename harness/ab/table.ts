@@ -4,7 +4,8 @@ import { columns } from '../results/table.ts';
 import { formatValue } from '../stats/summary.ts';
 import type { AbComparison, AbMetric } from './types.ts';
 
-const pct = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}%`);
+/** `+12.3%`; `-` when there is no change to show (median(A) was 0). */
+export const pct = (x: number | null, digits = 1): string => (x === null || !Number.isFinite(x) ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}%`);
 const spread = (m: AbMetric['a']): string => (m.median ? `±${Math.round((100 * m.stddev) / Math.abs(m.median))}%` : '-');
 const ciPct = (ci: [number, number] | null): string => (ci ? `[${pct(100 * (ci[0] - 1), 0)}, ${pct(100 * (ci[1] - 1), 0)}]` : '-');
 const pval = (p: number): string => (p < 0.0001 ? '<0.0001' : p.toPrecision(2));
