@@ -1,0 +1,21 @@
+// "did you mean" for misspelt keys, flags and ids: the closest known name within a small edit
+// distance, or nothing (a wild guess is worse than none).
+import leven from 'leven';
+
+/** The known name closest to `given` (case-insensitive), within 2 edits (1 for names of ≤4 chars). */
+export function closest(given: string, known: readonly string[]): string | undefined {
+  const g = given.toLowerCase();
+  const max = g.length <= 4 ? 1 : 2;
+  let best: { name: string; d: number } | undefined;
+  for (const k of known) {
+    const d = leven(g, k.toLowerCase(), { maxDistance: max + 1 });
+    if (d <= max && (!best || d < best.d)) best = { name: k, d };
+  }
+  return best?.name;
+}
+
+/** ` (did you mean 'x'?)` or '' — ready to append to a message. */
+export function didYouMean(given: string, known: readonly string[]): string {
+  const c = closest(given, known);
+  return c !== undefined && c !== given ? ` (did you mean '${c}'?)` : '';
+}
