@@ -31,11 +31,28 @@ test('table folds repetitions, worst verdict first, and strips control character
   ]);
   t.is(rows.length, 2);
   t.is(rows[0]?.verdict, 'fail 1/2, pass 1/2');
-  t.regex(rows[0]?.metrics ?? '', /total=2\.000 s/);
-  t.regex(rows[0]?.metrics ?? '', /lat p50=200\.0 ns .*\(n=3\)/);
+  t.deepEqual(rows[0]?.metrics, ['lat p50=200.0 ns p99=298.0 ns (n=3)', 'total=2.000 s']);
   const text = renderTable(rows);
   t.false(text.includes('\x1b'));
   t.is(foldStatuses(['pass']), 'pass');
+});
+
+test('table: sample p50/p99 come first, the rest fit the terminal width with +N more', (t) => {
+  // The shape of a first-hour reproducer: three scalar metrics and the punch latency it measures.
+  const rows = tableRows([
+    step({ scenario: 'punch-lat', metrics: { is_dax: { unit: '', value: 1 }, map_sync: { unit: '', value: 0 }, total: { unit: 's', value: 0.25 } }, samples: { punch: { unit: 'ns', values: [1000, 2000, 3000] } } }),
+  ]);
+  t.regex(rows[0]?.metrics[0] ?? '', /^punch p50=2\.000 us p99=/);
+  const wide = renderTable(rows);
+  t.regex(wide, /punch p50=.*; is_dax=1; map_sync=0; total=250\.0 ms$/m);
+  const narrow = renderTable(rows, { width: 100 });
+  t.true(narrow.split('\n').every((l) => l.length <= 100), narrow);
+  t.regex(narrow, /punch p50=2\.000 us p99=2\.980 us \(n=3\); is_dax=1; \+2 more$/m);
+  const eighty = renderTable(rows, { width: 80 });
+  t.true(eighty.split('\n').every((l) => l.length <= 80), eighty);
+  // Too narrow for even the first: it is cut, never dropped.
+  const tiny = renderTable(rows, { width: 40 });
+  t.regex(tiny, /punch p50=.*…; \+3 more$/m);
 });
 
 test('kernel specs: Debian series, bzImage paths, and errors', (t) => {

@@ -92,12 +92,12 @@ function kv(rows: [string, string][]): string {
 
 function resultsTable(s: RunSummary, o: Required<RenderOptions>): string {
   const byKernel = s.kernels.length > 1;
-  const rows = tableRows(s.steps, { maxMetrics: 6, byKernel });
+  const rows = tableRows(s.steps, { byKernel });
   if (rows.length === 0) return '<p>No step finished.</p>';
   const showFindings = rows.some((r) => r.findings);
   const head = [...(byKernel ? ['kernel'] : []), 'scenario', 'variant', 'verdict', 'metrics', ...(showFindings ? ['console findings'] : [])];
   const body = rows
-    .map((r) => `<tr>${byKernel ? `<td>${text(r.kernel ?? '', o.maxCell)}</td>` : ''}<td>${text(r.scenario, o.maxCell)}</td><td>${text(r.variant, o.maxCell)}</td><td>${badge(r.verdict, o)}</td><td>${text(r.metrics, o.maxCell * 2)}</td>${showFindings ? `<td>${text(r.findings, o.maxCell)}</td>` : ''}</tr>`)
+    .map((r) => `<tr>${byKernel ? `<td>${text(r.kernel ?? '', o.maxCell)}</td>` : ''}<td>${text(r.scenario, o.maxCell)}</td><td>${text(r.variant, o.maxCell)}</td><td>${badge(r.verdict, o)}</td><td>${r.metrics.map((m) => text(m, o.maxCell)).join('; ')}</td>${showFindings ? `<td>${text(r.findings, o.maxCell)}</td>` : ''}</tr>`)
     .join('\n');
   return `<table class="grid"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }

@@ -9,7 +9,8 @@ export interface TableRow {
   scenario: string;
   variant: string;
   verdict: string;
-  metrics: string;
+  /** One entry per metric: samples (p50/p99, the thing measured) first, then scalar metrics. */
+  metrics: string[];
   findings: string;
 }
 
@@ -25,8 +26,7 @@ export function foldStatuses(statuses: StepStatus[]): string {
   return parts.join(', ') || '-';
 }
 
-export function tableRows(steps: StepResult[], o: { maxMetrics?: number; byKernel?: boolean } = {}): TableRow[] {
-  const maxMetrics = o.maxMetrics ?? 3;
+export function tableRows(steps: StepResult[], o: { byKernel?: boolean } = {}): TableRow[] {
   const groups = new Map<string, StepResult[]>();
   for (const s of steps) {
     const k = `${o.byKernel ? s.kernel : ''}\0${s.scenario}\0${variantName(s.variant)}`;
@@ -37,13 +37,7 @@ export function tableRows(steps: StepResult[], o: { maxMetrics?: number; byKerne
   for (const [k, ss] of groups) {
     const [kernel = '', scenario = '', variant = ''] = k.split('\0');
     const parts: string[] = [];
-    // Scalar metrics: median over repetitions. Samples: median of all samples.
-    const metricNames = [...new Set(ss.flatMap((s) => Object.keys(s.metrics)))];
-    for (const m of metricNames) {
-      const vals = ss.flatMap((s) => (s.metrics[m] ? [s.metrics[m].value] : []));
-      const unit = ss.find((s) => s.metrics[m])?.metrics[m]?.unit ?? '';
-      parts.push(`${m}=${formatValue(describe(vals).median, unit)}`);
-    }
+    // Samples: median and p99 of all samples. Scalar metrics: median over repetitions.
     const sampleNames = [...new Set(ss.flatMap((s) => Object.keys(s.samples)))];
     for (const m of sampleNames) {
       const vals = ss.flatMap((s) => s.samples[m]?.values ?? []);
@@ -51,29 +45,75 @@ export function tableRows(steps: StepResult[], o: { maxMetrics?: number; byKerne
       const d = describe(vals);
       parts.push(`${m} p50=${formatValue(d.median, unit)} p99=${formatValue(d.p99, unit)} (n=${d.n})`);
     }
+    const metricNames = [...new Set(ss.flatMap((s) => Object.keys(s.metrics)))];
+    for (const m of metricNames) {
+      const vals = ss.flatMap((s) => (s.metrics[m] ? [s.metrics[m].value] : []));
+      const unit = ss.find((s) => s.metrics[m])?.metrics[m]?.unit ?? '';
+      parts.push(`${m}=${formatValue(describe(vals).median, unit)}`);
+    }
     const titles = [...new Set(ss.flatMap((s) => s.findings.map((f) => f.title)))];
     rows.push({
       ...(o.byKernel ? { kernel } : {}),
       scenario,
       variant,
       verdict: foldStatuses(ss.map((s) => s.status)),
-      metrics: parts.slice(0, maxMetrics).join('; '),
+      metrics: parts,
       findings: titles.length ? titles.slice(0, 2).join('; ') + (titles.length > 2 ? ` (+${titles.length - 2})` : '') : '',
     });
   }
   return rows;
 }
 
+export interface RenderTableOptions {
+  /** Terminal width to fit (process.stdout.columns); without it every metric is shown. */
+  width?: number;
+}
+
+const clean = (s: string): string => (s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + '…' : s).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+
+/**
+ * As many of `parts` as fit in `room` columns joined by '; ', the rest counted as `+N more`.
+ * The first part is always shown (cut with '…' if it alone is too wide): a row never loses
+ * its headline number to the width.
+ */
+export function fitParts(parts: readonly string[], room: number): string {
+  const sep = '; ';
+  let out = '';
+  for (let i = 0; i < parts.length; i++) {
+    const rest = parts.length - i - 1;
+    const more = rest ? `${sep}+${rest} more` : '';
+    const next = (out ? out + sep : '') + (parts[i] ?? '');
+    if (next.length + more.length <= room) {
+      out = next;
+      continue;
+    }
+    if (i === 0) {
+      const tail = `${sep}+${parts.length - 1} more`;
+      const keep = Math.max(8, room - (parts.length > 1 ? tail.length : 0) - 1);
+      return (parts[0] ?? '').slice(0, keep) + '…' + (parts.length > 1 ? tail : '');
+    }
+    return `${out}${sep}+${parts.length - i} more`;
+  }
+  return out;
+}
+
 /** Plain-text table; control characters from reproducer output are replaced, never printed. */
-export function renderTable(rows: TableRow[]): string {
+export function renderTable(rows: TableRow[], o: RenderTableOptions = {}): string {
   // Cells are capped too: a metric name is whatever the reproducer printed, up to a whole line.
-  const clean = (s: string): string => (s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + '…' : s).replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
   const byKernel = rows.some((r) => r.kernel !== undefined);
-  const head = [...(byKernel ? ['kernel'] : []), 'scenario', 'variant', 'verdict', 'metrics', 'findings'];
-  const data = rows.map((r) => [...(byKernel ? [r.kernel ?? ''] : []), r.scenario, r.variant, r.verdict, r.metrics, r.findings].map(clean));
-  const showFindings = data.some((r) => r[head.length - 1]);
-  const cols = showFindings ? head.length : head.length - 1;
-  return columns(head.slice(0, cols), data.map((r) => r.slice(0, cols)));
+  const head = [...(byKernel ? ['kernel'] : []), 'scenario', 'variant', 'verdict', 'findings', 'metrics'];
+  // Findings titles are listed in full under the table; on a terminal their cell is kept short.
+  const findingsCap = o.width === undefined ? MAX_CELL : Math.max(24, Math.floor(o.width / 4));
+  const cap = (s: string, n: number): string => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+  const fixed = rows.map((r) => [...(byKernel ? [r.kernel ?? ''] : []), r.scenario, r.variant, r.verdict, cap(r.findings, findingsCap)].map(clean));
+  const showFindings = fixed.some((r) => r[r.length - 1]);
+  const keep = (cells: string[]): string[] => (showFindings ? cells : cells.slice(0, -1));
+  const fixedHead = keep(head.slice(0, -1));
+  // Metrics come last so they get what the other columns leave of the line.
+  const used = fixedHead.reduce((n, h, i) => n + Math.max(h.length, ...fixed.map((r) => keep(r)[i]?.length ?? 0)) + 2, 0);
+  const room = o.width === undefined ? Infinity : Math.max(24, o.width - used);
+  const data = rows.map((r, i) => [...keep(fixed[i] ?? []), fitParts(r.metrics.map(clean), room)]);
+  return columns([...fixedHead, 'metrics'], data);
 }
 
 /** Aligned plain-text columns under a header and a rule; `right` holds right-aligned column indexes. */

@@ -54,7 +54,7 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
       });
       const s = r.summary;
       const many = s.kernels.length > 1;
-      process.stdout.write('\n' + renderTable(tableRows(s.steps, { byKernel: many })) + '\n\n');
+      process.stdout.write('\n' + renderTable(tableRows(s.steps, { byKernel: many }), { width: process.stdout.isTTY ? process.stdout.columns : undefined }) + '\n\n');
       // report.html is a view like summary.json: not writing it leaves the results incomplete.
       const reportError = await writeRunReport(r.dir, s).then(
         () => undefined,
