@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Repository root (where package.json lives). */
@@ -15,3 +15,10 @@ export function cacheRoot(): string {
 
 export const scenariosDir = join(repoRoot, 'scenarios');
 export const imagesDir = join(repoRoot, 'images');
+
+/** A path as messages show it: relative to the current directory when under it, else absolute. */
+export function displayPath(file: string): string {
+  const abs = resolve(file);
+  const r = relative(process.cwd(), abs);
+  return r === '' ? '.' : r.startsWith('..') || isAbsolute(r) ? abs : r;
+}
