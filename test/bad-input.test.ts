@@ -157,7 +157,7 @@ const cases: Case[] = [
     unprivileged: true,
   },
   // Other commands.
-  { name: 'findings on a missing directory', args: () => ['findings', '/nonexistent/results'], expect: plain('not a results directory: /nonexistent/results') },
+  { name: 'findings on a missing directory', args: () => ['findings', '/nonexistent/results'], expect: plain("no run '/nonexistent/results' \\(expected a run id under ") },
   { name: 'findings on a missing console log', args: () => ['findings', '--console', '/nonexistent/console-1.log'], expect: plain('not a file: /nonexistent/console-1.log') },
   { name: 'catalog show of an unknown id', args: () => ['catalog', 'show', 'no-such-entry'], expect: plain("no catalog entry 'no-such-entry' \\(known: .*truncate-latency") },
   { name: 'report of a run that does not exist', args: () => ['report', 'no-such-run'], expect: plain("no run 'no-such-run'") },

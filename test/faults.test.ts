@@ -73,6 +73,10 @@ test.serial('segfault, user-space timeout, kernel hang and kernel panic each cos
   const c1 = readFileSync(join(out, `console-${by['hang']?.boot}.log`), 'utf8');
   t.regex(c1, /sysrq: Show Blocked State\s*\n.*task:hang\.bin\s+state:D/);
   t.true(s.findings.some((f) => f.kind === 'panic' && f.where.includes('debian:6.12/panic:ext4:always:r1')));
+  // `daxlab findings` names the work item as the run does, not the agent's step counter.
+  const fr = await daxlab(['findings', out]);
+  t.regex(String(fr.all), /debian:6\.12\/panic:ext4:always:r1 \(line \d+/);
+  t.notRegex(String(fr.all), /step \d/);
   await assertNoLeftovers(t, s);
 });
 

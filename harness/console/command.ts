@@ -3,14 +3,21 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { EVENTS_FILE, readEventLog } from '../results/event-log.ts';
+import { stepNames, whereInBoot } from '../results/findings.ts';
+import { findRunDir } from '../results/store.ts';
 import { UserError } from '../util/errors.ts';
+import { displayPath } from '../util/paths.ts';
 import { dedupFindings, type FindingGroup } from './dedup.ts';
 import { parseConsoleText, type Finding } from './parser.ts';
 
-/** A finding with the log it came from: boot index for results directories. */
+/** A finding with the log it came from: boot index and step name for results directories. */
 export interface LocatedFinding extends Finding {
   file: string;
   boot?: number;
+  /** The work item (`KERNEL/scenario:fs:dax:rN`) or setup step the report fell in, from events.jsonl. */
+  where?: string;
 }
 
 // Logs are capped by the capture (64 MiB); refuse anything far larger rather than read it whole.
@@ -29,21 +36,28 @@ export async function findingsInFile(path: string, boot?: number): Promise<Locat
   return parseConsoleText(text).map((f) => (boot === undefined ? { ...f, file: path } : { ...f, file: path, boot }));
 }
 
-export async function findingsInResults(dir: string): Promise<LocatedFinding[]> {
-  const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UserError(`not a results directory: ${dir}`);
+export async function findingsInResults(ref: string): Promise<LocatedFinding[]> {
+  const dir = await findRunDir(ref).catch(async (e: unknown) => {
+    // A directory of saved console logs that is not a run is fine too.
+    if ((await stat(ref).catch(() => undefined))?.isDirectory()) return ref;
+    throw e;
+  });
   const logs = (await readdir(dir))
     .map((n) => ({ n, m: /^console-(\d+)\.log$/.exec(n) }))
     .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
     .sort((a, b) => Number(a.m[1]) - Number(b.m[1]));
-  if (!logs.length) throw new UserError(`no console-<boot>.log files in ${dir}`);
+  if (!logs.length) throw new UserError(`no console-<boot>.log files in ${displayPath(dir)}`);
+  const names = existsSync(join(dir, EVENTS_FILE)) ? stepNames(readEventLog(join(dir, EVENTS_FILE)).events) : undefined;
   const out: LocatedFinding[] = [];
-  for (const l of logs) out.push(...(await findingsInFile(join(dir, l.n), Number(l.m[1]))));
+  for (const l of logs) {
+    const boot = Number(l.m[1]);
+    for (const f of await findingsInFile(join(dir, l.n), boot)) out.push(names ? { ...f, where: whereInBoot(boot, f.step === undefined ? undefined : names.get(`${boot}:${f.step}`)) } : f);
+  }
   return out;
 }
 
 function where(fs: LocatedFinding[]): string {
-  const parts = fs.map((f) => `${f.boot !== undefined ? `boot ${f.boot} ` : ''}${f.step !== undefined ? `step ${f.step}` : 'outside steps'} (line ${f.line}${f.corrupted ? ', corrupted' : ''})`);
+  const parts = fs.map((f) => `${f.where ?? `${f.boot !== undefined ? `boot ${f.boot} ` : ''}${f.step !== undefined ? `step ${f.step}` : 'outside steps'}`} (line ${f.line}${f.corrupted ? ', corrupted' : ''})`);
   const shown = [...new Set(parts)].slice(0, 4);
   return shown.join(', ') + (parts.length > shown.length ? `, +${parts.length - shown.length}` : '');
 }
@@ -75,11 +89,11 @@ export function registerFindingsCommand(program: Command): void {
   program
     .command('findings')
     .description('list kernel reports (lockdep, WARN, BUG, oops, hung task, ...) in console logs, deduplicated by title')
-    .argument('[results-dir]', 'results directory (results/<run-id>) with console-<boot>.log files')
+    .argument('[run]', 'run id, results directory (with console-<boot>.log files), or latest')
     .option('--console <file>', 'parse one saved console log instead')
     .option('--json', 'machine-readable output: groups and every finding with its full text')
     .action(async (dir: string | undefined, opts: { console?: string; json?: boolean }) => {
-      if (!dir === !opts.console) throw new UserError('give a results directory or --console FILE (one of them)');
+      if (!dir === !opts.console) throw new UserError('give a run (id, results directory or latest) or --console FILE (one of them)');
       const findings = opts.console ? await findingsInFile(opts.console) : await findingsInResults(dir as string);
       const sources = opts.console ? [opts.console] : [...new Set(findings.map((f) => basename(f.file)))];
       process.stdout.write(opts.json ? JSON.stringify(findingsJson(sources, findings), null, 2) + '\n' : renderFindings(findings));

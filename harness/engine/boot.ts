@@ -6,11 +6,12 @@ import { overlayArchive } from '../image/initramfs.ts';
 import { modulesForGroups, type ModuleGroup } from '../image/modules.ts';
 import { agentScript, type BootPlan, type BootStep, type WorkItem } from '../plan/plan.ts';
 import { runGuest, type GuestOutcome } from '../qemu/guest.ts';
-import { stepFindings, withFindingVerdict } from '../results/findings.ts';
+import { stepFindings, whereInBoot, withFindingVerdict } from '../results/findings.ts';
 import { parseReproOutput } from '../results/output.ts';
 import type { EventOf } from '../results/events.ts';
 import type { StepResult } from '../results/types.ts';
 import { stepVerdict } from '../results/verdict.ts';
+import { decodeReports } from '../console/symbolizer.ts';
 import { BootConsole, type BootArtifact } from './boot-console.ts';
 import type { RunRecorder } from './recorder.ts';
 import type { GuestSettings, PreparedKernel, ProgressFn } from './types.ts';
@@ -234,10 +235,13 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   }
   const whereOf = (n: number | undefined): string => {
     const s = n === undefined ? undefined : stepByN.get(n);
-    return s?.item ? s.item.key : `boot ${boot}: ${s ? s.label : 'outside steps'}`;
+    return whereInBoot(boot, s ? (s.item ? { key: s.item.key } : { label: s.label }) : undefined);
   };
-  for (const f of console.all) {
-    rec.emit({ type: 'finding', boot, where: whereOf(f.step), title: f.title, kind: f.kind, consoleLog, line: f.line, corrupted: f.corrupted, text: f.text.slice(0, 64 * 1024), frames: f.frames.slice(0, 32).map((fr) => ({ fn: fr.fn, offset: fr.offset, file: fr.file, line: fr.line })) });
+  // file:line for the frames when the kernel has a vmlinux with debug info (titles stay as printed).
+  const decoded = await decodeReports(pk.kernel, pk.name, console.all.map((f) => ({ frames: f.frames.slice(0, 32), text: f.text })), log);
+  for (const [i, f] of console.all.entries()) {
+    const frames = decoded?.[i] ?? f.frames.slice(0, 32);
+    rec.emit({ type: 'finding', boot, where: whereOf(f.step), title: f.title, kind: f.kind, consoleLog, line: f.line, corrupted: f.corrupted, text: f.text.slice(0, 64 * 1024), frames: frames.map((fr) => ({ fn: fr.fn, offset: fr.offset, file: fr.file, line: fr.line, inlined: fr.inlined })) });
   }
   if (console.all.length) log(`boot ${boot}: console findings: ${[...new Set(console.all.map((f) => f.title))].join('; ')}`);
   rec.emit({ type: 'boot-ended', boot, end: outcome.end, qemuExitCode: outcome.qemuExitCode, qemuSignal: outcome.qemuSignal, qemuStderr: outcome.qemuStderr, timings: outcome.timings, warnings });

@@ -3,12 +3,31 @@
 import { groupByTitle } from '../console/dedup.ts';
 import type { Finding } from '../console/parser.ts';
 import { isAllowed, stepFindingVerdict } from '../console/verdict.ts';
+import type { RunEvent } from './events.ts';
 import type { RunFinding, StepFinding, StepResult } from './types.ts';
 
 const MAX_TEXT = 64 * 1024;
 
 export function stepFindings(findings: readonly Finding[], allow: readonly string[]): StepFinding[] {
   return findings.map((f) => ({ kind: f.kind, title: f.title, corrupted: f.corrupted, line: f.line, allowed: isAllowed(f, allow) }));
+}
+
+/**
+ * The name of the place a console report fell in: the work item's key, else the setup step's
+ * label (namespace, mkfs, mount) with its boot. The agent's own step counter never shows.
+ */
+export function whereInBoot(boot: number, step: { key?: string; label?: string } | undefined): string {
+  return step?.key ?? `boot ${boot}: ${step?.label ?? 'outside steps'}`;
+}
+
+/** `boot:n` → the agent step n of that boot, from a run's events (step-began and setup-ended). */
+export function stepNames(events: readonly RunEvent[]): Map<string, { key?: string; label?: string }> {
+  const m = new Map<string, { key?: string; label?: string }>();
+  for (const e of events) {
+    if (e.type === 'step-began') m.set(`${e.boot}:${e.n}`, { key: e.key });
+    else if (e.type === 'setup-ended') m.set(`${e.boot}:${e.n}`, { label: e.label });
+  }
+  return m;
 }
 
 type Verdict = Pick<StepResult, 'status' | 'reason'>;
@@ -43,7 +62,8 @@ export function runFindings(reports: readonly RunReport[]): RunFinding[] {
       line: f.line,
       corrupted: f.corrupted,
       text: f.text.slice(0, MAX_TEXT),
-      frames: f.frames.slice(0, 32).map((fr) => ({ fn: fr.fn, offset: fr.offset, file: fr.file, line: fr.line })),
+      // 64: up to 32 printed frames plus the inlined functions decoding added between them.
+      frames: f.frames.slice(0, 64).map((fr) => ({ fn: fr.fn, offset: fr.offset, file: fr.file, line: fr.line, inlined: fr.inlined })),
     };
   });
 }

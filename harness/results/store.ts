@@ -1,10 +1,11 @@
 // Where runs live: the results root, run ids, and finding a run directory from what a user types.
 // What a run writes inside its directory is engine/recorder.ts's business.
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { repoRoot } from '../util/paths.ts';
+import { displayPath, repoRoot } from '../util/paths.ts';
+import { didYouMean } from '../util/suggest.ts';
 import { EVENTS_FILE } from './event-log.ts';
 
 export function defaultResultsRoot(): string {
@@ -19,14 +20,26 @@ export function newRunId(now = new Date()): string {
 
 const isFile = async (p: string): Promise<boolean> => (await stat(p).catch(() => undefined))?.isFile() ?? false;
 
-/** A run id, a results dir, or a path to its events.jsonl or summary.json. */
+/** A run id, a results dir, a path to its events.jsonl or summary.json, or `latest`. */
 export async function findRunDir(ref: string): Promise<string> {
+  if (ref === 'latest' && !(await stat(ref).catch(() => undefined))) return latestRunDir();
   for (const c of [ref, join(defaultResultsRoot(), ref)]) {
     const st = await stat(c).catch(() => undefined);
     if (st?.isDirectory() && ((await isFile(join(c, EVENTS_FILE))) || (await isFile(join(c, 'summary.json'))))) return resolve(c);
     if (st?.isFile() && (c.endsWith(EVENTS_FILE) || c.endsWith('summary.json'))) return resolve(c, '..');
   }
-  throw new UserError(`no run '${ref}' (expected a run id under ${defaultResultsRoot()} or a results directory)`);
+  const ids = await readdir(defaultResultsRoot()).catch(() => [] as string[]);
+  throw new UserError(`no run '${ref}' (expected a run id under ${displayPath(defaultResultsRoot())}, a results directory, or latest)${didYouMean(ref, ids)}`);
+}
+
+/** The newest run under the results root: run ids start with a UTC timestamp, so they sort by time. */
+async function latestRunDir(): Promise<string> {
+  const root = defaultResultsRoot();
+  const ids = (await readdir(root).catch(() => [] as string[])).filter((n) => /^\d{8}-\d{6}-/.test(n)).sort();
+  for (const id of ids.reverse()) {
+    if (await isFile(join(root, id, EVENTS_FILE))) return join(root, id);
+  }
+  throw new UserError(`no runs under ${displayPath(root)} yet`);
 }
 
 /**
