@@ -181,6 +181,17 @@ test('daxlab catalog --json, catalog show ID, and an unknown id through the real
   const bad = await daxlab(['catalog', 'show', 'nope']);
   t.is(bad.exitCode, 2);
   t.regex(String(bad.stderr), /no catalog entry 'nope'/);
+  const typo = await daxlab(['catalog', 'show', 'pin-durattion']);
+  t.regex(String(typo.stderr), /no catalog entry 'pin-durattion' \(did you mean 'pin-duration'\?\)/);
+  // A scenario of one's own, by file and by directory.
+  const own = await daxlab(['catalog', 'show', 'test/data/bad-input/good.yaml', '--json']);
+  t.is(own.exitCode, 0, String(own.all));
+  t.is((JSON.parse(String(own.stdout)) as { file: string }).file, 'test/data/bad-input/good.yaml');
+  const ownDir = await daxlab(['catalog', 'show', 'scenarios/pin-duration']);
+  t.regex(String(ownDir.stdout), /^pin-duration: /);
+  const broken = await daxlab(['catalog', 'show', 'test/data/bad-input/bad-dax.yaml']);
+  t.is(broken.exitCode, 2);
+  t.regex(String(broken.stderr), /^test\/data\/bad-input\/bad-dax\.yaml:\d+: dax/);
 });
 
 test('each known-bad patch applies to linux-source-6.12 and has a kernel spec next to it', async (t) => {

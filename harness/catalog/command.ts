@@ -1,11 +1,13 @@
 // `daxlab catalog [--json]` lists the reproducer catalog (scenarios/<id>/scenario.yaml);
 // `daxlab catalog show ID [--json]` prints one entry's metadata: what it checks, references,
 // requirements, the expected outcome on a correct kernel, metrics and verdict rules.
+import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { repoRoot } from '../util/paths.ts';
-import { catalogFiles, loadScenarioFile } from '../scenario/load.ts';
+import { catalogFiles, loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
+import { didYouMean } from '../util/suggest.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { formatSize } from '../scenario/units.ts';
 
@@ -85,7 +87,7 @@ export async function loadCatalog(): Promise<CatalogEntry[]> {
 
 export function findEntry(entries: CatalogEntry[], id: string): CatalogEntry {
   const e = entries.find((x) => x.id === id);
-  if (!e) throw new UserError(`no catalog entry '${id}' (known: ${entries.map((x) => x.id).join(', ') || 'none'})`);
+  if (!e) throw new UserError(`no catalog entry '${id}'${didYouMean(id, entries.map((x) => x.id))} (known: ${entries.map((x) => x.id).join(', ') || 'none'})`);
   return e;
 }
 
@@ -167,10 +169,14 @@ export function registerCatalogCommand(program: Command): void {
   cat
     .command('show')
     .description("print one catalog entry's metadata")
-    .argument('<id>', 'catalog entry id')
+    .argument('<id>', 'catalog entry id, or a scenario YAML file / directory of your own')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const e = findEntry(await loadCatalog(), id);
-      process.stdout.write((opts.json ? JSON.stringify(e, null, 2) : renderCatalogEntry(e)) + '\n');
+      // A path is a bring-your-own scenario: shown the same way, checked the same way as `run` would.
+      const own = (await stat(id).catch(() => undefined)) ? await resolveScenarios([id]) : undefined;
+      const e = own?.[0] ? catalogEntry(own[0]) : findEntry(await loadCatalog(), id);
+      // `catalog show X --json`: commander hands a trailing --json to the parent's option.
+      const json = opts.json || (cat.opts() as { json?: boolean }).json;
+      process.stdout.write((json ? JSON.stringify(e, null, 2) : renderCatalogEntry(e)) + '\n');
     });
 }
