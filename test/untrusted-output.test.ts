@@ -165,6 +165,19 @@ test('renderRunHtml escapes, marks controls and caps everything a guest wrote', 
   t.true(html.includes('more characters not shown'));
 });
 
+test('console tails: the serial console\'s CRLF line ends are not shown as controls; a lone CR is', async (t) => {
+  // A real capture: QEMU's serial console ends every line with \r\n.
+  const log = join(import.meta.dirname, 'data', 'console', 'debian-6.12-sysrq-hung-panic.log');
+  const tail = await readTail(log, 64 * 1024);
+  if (!tail) return t.fail('no tail');
+  t.true(tail.text.includes('\r\n'), 'the capture has CRLF line ends');
+  const html = renderRunHtml(summary(), [{ boot: 1, file: 'console-1.log', text: tail.text + 'spinner\rdone\n', skippedBytes: tail.skippedBytes }]);
+  const consolePre = html.slice(html.indexOf('<pre class="console">'));
+  t.false(consolePre.includes('\\x0d</span>\n'), 'no \\x0d mark at line ends');
+  t.true(consolePre.includes('sysrq: Show Blocked State\n'));
+  t.true(consolePre.includes('spinner<span class="ctl">\\x0d</span>done'), 'a CR inside a line is still marked');
+});
+
 test('renderTable: no terminal controls and bounded cells, whatever the reproducer named its metrics', (t) => {
   const long = `m${'x'.repeat(100 * MB)}`;
   const rows = tableRows([step(), step({ metrics: { [long]: { unit: OSC52, value: 1 } }, rep: 2 })]);
