@@ -49,7 +49,8 @@ export function text(s: string, max: number): string {
   // A cut through a surrogate pair would leave half a character.
   const safe = cut && /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
   // Lone surrogates (JSON can carry them) are not characters: show the replacement character.
-  const whole = safe.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  // CRLF is the serial console's line end, not a control worth showing; a lone CR still is.
+  const whole = safe.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD').replace(/\r+\n/g, '\n');
   return markControls(escapeHtml(whole)) + (cut ? `<span class="cut">… [${s.length - safe.length} more characters not shown]</span>` : '');
 }
 
