@@ -3,11 +3,10 @@
 // drawn, where the points land, and that hostile patch subjects stay text. Debian's chromium
 // driven by playwright-core; without it these tests fail (the CI installs it).
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openHtml, scratchDir } from './browser.ts';
 import { AB_SCHEMA, type AbMetric, type AbReport } from '../harness/ab/types.ts';
 import { ciText, pText, renderAbSection, signedPct, spreadText, valueText } from '../harness/report/ab-html.ts';
 import { writeRunReport } from '../harness/report/command.ts';
@@ -15,18 +14,10 @@ import { renderRunHtml } from '../harness/report/html.ts';
 import type { RunSummary } from '../harness/results/types.ts';
 import { formatValue } from '../harness/stats/summary.ts';
 
-/** DAXLAB_CHROMIUM: another build, or a missing path to see the failure. */
-const CHROMIUM = process.env['DAXLAB_CHROMIUM'] ?? '/usr/bin/chromium';
 const SAMPLE = new URL('data/ab/sample-ab.json', import.meta.url);
 
 function sample(): AbReport {
   return JSON.parse(readFileSync(SAMPLE, 'utf8')) as AbReport;
-}
-
-function scratchDir(t: ExecutionContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'daxlab-ab-report-'));
-  t.teardown(() => rmSync(d, { recursive: true, force: true }));
-  return d;
 }
 
 /** The run around the comparison: just enough for the rest of the page. */
@@ -53,33 +44,6 @@ function summary(r: AbReport): RunSummary {
 }
 
 // One browser for the file; each test gets its own page.
-let browser: Promise<Browser> | undefined;
-function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    return Promise.reject(new Error(`no browser at ${CHROMIUM}: these tests need Debian's chromium package (apt-get install -y chromium; .ci/run installs it)`));
-  }
-  browser ??= chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  return browser;
-}
-test.after.always(async () => {
-  if (browser) await (await browser).close();
-});
-
-/** Open `html` from a file, as a user opens report.html; `errors` collects console errors and page errors. */
-async function open(t: ExecutionContext, html: string): Promise<{ page: Page; errors: string[] }> {
-  const file = join(scratchDir(t), 'report.html');
-  writeFileSync(file, html);
-  const page = await (await launch()).newPage({ viewport: { width: 1280, height: 900 } });
-  t.teardown(() => page.close());
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-  return { page, errors };
-}
-
 interface Box {
   x: number;
   y: number;
@@ -210,7 +174,7 @@ function assertTable(t: ExecutionContext, r: AbReport, rows: Rows): void {
 test('report.html with ab.json in chromium: plots drawn, one visible point per boot, table values exact, subjects inert', async (t) => {
   const started = Date.now();
   const r = sample();
-  const { page, errors } = await open(t, renderRunHtml(summary(r), [], { ab: r }));
+  const { page, errors } = await openHtml(t, renderRunHtml(summary(r), [], { ab: r }));
 
   const got = await plots(page);
   t.is(got.length, 10, 'main: 4 metrics x 2 plots; k2: the regressed metric x 2');
@@ -264,7 +228,7 @@ test('plots in chromium: one repeated value, a single boot on a side, values tha
   // Only A boots for the last metric: B never produced it.
   const isDax = main.metrics[3] as AbMetric;
   isDax.boots = isDax.boots.filter((b) => b.side === 'A');
-  const { page, errors } = await open(t, renderRunHtml(summary(r), [], { ab: r }));
+  const { page, errors } = await openHtml(t, renderRunHtml(summary(r), [], { ab: r }));
   assertPlots(t, r, await plots(page));
   assertTable(t, r, await tableCells(page));
   const cells = (await tableCells(page))['main']?.[lost.key];

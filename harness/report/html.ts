@@ -4,7 +4,7 @@
 // and the page forbids scripts outright so a missed escape still cannot run anything.
 import type { AbReport } from '../ab/types.ts';
 import { variantName } from '../plan/plan.ts';
-import { tableRows } from '../results/table.ts';
+import { runOutcome, tableRows } from '../results/table.ts';
 import type { BootRecord, RunFinding, RunSummary, StepResult } from '../results/types.ts';
 import { describe, formatValue } from '../stats/summary.ts';
 import { AB_CSS, renderAbSection } from './ab-html.ts';
@@ -180,13 +180,12 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
   const { ab, ...caps } = opts;
   const o = { ...DEFAULTS, ...caps };
   const s = summary;
-  const counts = new Map<string, number>();
-  for (const st of s.steps) counts.set(st.status, (counts.get(st.status) ?? 0) + 1);
-  const tally = [...counts].map(([k, n]) => `${n} ${escapeHtml(k)}`).join(', ') || 'no steps';
+  // The badge is what was measured (pass/fail counts); whether the run finished sits beside it.
+  const outcome = runOutcome(s.steps.map((st) => st.status));
   const phases = Object.entries(s.phases).map(([k, ms]) => `${escapeHtml(k.replace(/Ms$/, ''))} ${secs(ms)}`).join(' · ');
   const head = [
-    `<h1>daxlab run ${text(s.runId, 80)} ${badge(s.status, o)}</h1>`,
-    `<p class="dim">${text(s.statusReason ?? '', o.maxCell * 2)}${s.statusReason ? ' · ' : ''}${tally}${s.pending.length ? ` · ${s.pending.length} not run (resume with <code>daxlab run --resume ${text(s.runId, 80)}</code>)` : ''}</p>`,
+    `<h1>daxlab run ${text(s.runId, 80)} <span class="badge ${outcome.ok ? 'ok' : 'bad'}" id="outcome">${escapeHtml(outcome.text)}</span> <span class="dim" id="run-state">run ${escapeHtml(s.status)}</span></h1>`,
+    `<p class="dim">${[s.statusReason ? text(s.statusReason, o.maxCell * 2) : '', s.pending.length ? `${s.pending.length} not run (resume with <code>daxlab run --resume ${text(s.runId, 80)}</code>)` : ''].filter(Boolean).join(' · ')}</p>`,
     `<div class="cols">`,
     kv([
       ...s.kernels.flatMap((k): [string, string][] => [
@@ -231,7 +230,7 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>daxlab ${text(s.runId, 80)}: ${escapeHtml(s.status)}</title>
+<title>daxlab ${text(s.runId, 80)}: ${escapeHtml(outcome.text)}${s.status === 'completed' ? '' : ` (${escapeHtml(s.status)})`}</title>
 <style>${CSS}${ab ? AB_CSS : ''}</style></head>
 <body>
 ${head.join('\n')}

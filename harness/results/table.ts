@@ -26,6 +26,14 @@ export function foldStatuses(statuses: StepStatus[]): string {
   return parts.join(', ') || '-';
 }
 
+/** A run's outcome from its steps: worst first (`1 fail, 7 pass`); ok only if all passed or skipped. */
+export function runOutcome(statuses: StepStatus[]): { ok: boolean; text: string } {
+  const counts = new Map<StepStatus, number>();
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const text = ORDER.filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s}`).join(', ');
+  return { ok: statuses.length > 0 && statuses.every((s) => s === 'pass' || s === 'skip'), text: text || 'no steps' };
+}
+
 export function tableRows(steps: StepResult[], o: { byKernel?: boolean } = {}): TableRow[] {
   const groups = new Map<string, StepResult[]>();
   for (const s of steps) {
