@@ -245,7 +245,10 @@ static void *probe_reader(void *arg)
 
 /* Keeps the throttled scratch disk busy with small O_DIRECT reads into private memory, so the
  * probe's read waits behind them and stays in flight long after a punch would have finished. */
+#define NSAT 4
 static atomic_int saturate;
+static atomic_long sat_reads;
+static pthread_t sat[NSAT];
 static void *saturator(void *arg)
 {
 	uint64_t rng = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
@@ -256,13 +259,82 @@ static void *saturator(void *arg)
 		off_t o = (off_t)((dl_xorshift(&rng) % (file_size / 4096)) * 4096);
 		if (pread(sfd, b, 4096, o) < 0)
 			break;
+		atomic_fetch_add(&sat_reads, 1);
 	}
 	free(b);
 	return NULL;
 }
 
+static void stop_saturators(void)
+{
+	if (!atomic_exchange(&saturate, 0))
+		return;
+	for (int k = 0; k < NSAT; k++)
+		pthread_join(sat[k], NULL);
+}
+
+/* Thread t is in a layout change of the DAX file, and no DMA into that file has been in flight
+ * since dma_done: a correct kernel lets the change return at once. If it is still blocked 30 s
+ * later, find out why and fail. The wait is interruptible: a signal with an SA_RESTART handler
+ * makes the syscall restart and look for busy pages again. If it then completes, the pages had
+ * been released and the waiter missed its wakeup; if it blocks again, a page reference leaked. */
+static void await_layout_change(pthread_t t, uint64_t dma_done, int kfd, const char *what)
+{
+	long reads0 = atomic_load(&sat_reads);
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 30;
+	if (!pthread_timedjoin_np(t, NULL, &dl))
+		return;
+	double stuck_s = (double)(dl_now_ns() - dma_done) / 1e9;
+	long reads = atomic_load(&sat_reads) - reads0;
+	/* Their reads into private memory kept completing: the disk is not what the change waits
+	 * for. Stopped, they no longer show up as D-state O_DIRECT readers in the task dump. */
+	stop_saturators();
+	if (reads)
+		dl_info("meanwhile the scratch disk completed %ld O_DIRECT reads into private memory", reads);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	uint64_t t_sig = dl_now_ns();
+	pthread_kill(t, SIGUSR1);
+	struct timespec pl;
+	clock_gettime(CLOCK_REALTIME, &pl);
+	pl.tv_sec += 10;
+	int fresh_returned = pthread_timedjoin_np(t, NULL, &pl) == 0;
+	double restart_ms = (double)(dl_now_ns() - t_sig) / 1e6;
+	int sq = open("/proc/sysrq-trigger", O_WRONLY); /* blocked tasks to the console */
+	if (sq >= 0) {
+		if (write(sq, "w", 1) != 1)
+			dl_info("sysrq: %s", strerror(errno));
+		close(sq);
+	}
+	int splats = dl_kmsg_scan(kfd);
+	dl_metric("kernel_warnings", splats, "count");
+	dl_metric("layout_stuck_after_dma_s", stuck_s, "s");
+	dl_metric("restarted_layout_change_returned", fresh_returned, "bool");
+	if (fresh_returned)
+		dl_fail("%s is still blocked %.0f s after all DMA into the file completed; restarted by a signal, it completed "
+			"in %.0f ms: the pinned pages had been released, the waiter missed its wakeup", what, stuck_s, restart_ms);
+	dl_fail("%s is still blocked %.0f s after all DMA into the file completed; restarted by a signal, it blocked again: "
+		"a page reference was leaked", what, stuck_s);
+}
+
+static uint64_t punch_t0, punch_t1;
+static int punch_err;
+static void *probe_puncher(void *arg)
+{
+	(void)arg;
+	punch_t0 = dl_now_ns();
+	punch_err = fallocate(dfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PROBE_BYTES) ? errno : 0;
+	punch_t1 = dl_now_ns();
+	return NULL;
+}
+
 /* Returns 1 punch did not wait, 0 it waited, -1 inconclusive (the read finished too soon). */
-static int probe_once(double *punch_ms, double *dio_ms)
+static int probe_once(int kfd, double *punch_ms, double *dio_ms)
 {
 	static char buf[PROBE_BYTES];
 	memset(buf, 0x22, sizeof(buf));
@@ -283,13 +355,17 @@ static int probe_once(double *punch_ms, double *dio_ms)
 		pthread_join(t, NULL);
 		return -1;
 	}
-	uint64_t t0 = dl_now_ns();
-	if (fallocate(dfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PROBE_BYTES))
-		dl_die("probe: punch hole");
-	uint64_t t1 = dl_now_ns();
+	pthread_t pt;
+	if (pthread_create(&pt, NULL, probe_puncher, NULL))
+		dl_die("probe punch thread");
 	pthread_join(t, NULL);
+	await_layout_change(pt, probe_end, kfd, "the probe's hole punch");
+	errno = punch_err;
+	if (punch_err)
+		dl_die("probe: punch hole");
 	if (probe_ret < 0)
 		dl_die("probe: O_DIRECT read");
+	uint64_t t0 = punch_t0, t1 = punch_t1;
 	*punch_ms = (double)(t1 - t0) / 1e6;
 	*dio_ms = (double)(probe_end - probe_start) / 1e6;
 	double after = probe_end > t1 ? (double)(probe_end - t1) / 1e6 : 0;
@@ -387,15 +463,14 @@ int main(int argc, char **argv)
 
 	int kfd = dl_kmsg_open();
 	int probes_early = 0, probes_ok = 0;
-	pthread_t sat[4];
 	atomic_store(&saturate, 1);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < NSAT; k++)
 		if (pthread_create(&sat[k], NULL, saturator, (void *)(uintptr_t)(k + 1)))
 			dl_die("saturator thread");
 	usleep(300000); /* empty the throttle's burst allowance */
 	for (int k = 0; k < 10 && probes_ok < 5; k++) {
 		double pm = 0, dm = 0;
-		int r = probe_once(&pm, &dm);
+		int r = probe_once(kfd, &pm, &dm);
 		if (r < 0)
 			continue;
 		probes_ok++;
@@ -404,9 +479,7 @@ int main(int argc, char **argv)
 		dl_info("probe %d: punch took %.1f ms while a %.1f ms O_DIRECT read into the range was in flight%s", k, pm, dm,
 			r ? ": it did not wait" : "");
 	}
-	atomic_store(&saturate, 0);
-	for (int k = 0; k < 4; k++)
-		pthread_join(sat[k], NULL);
+	stop_saturators();
 	dl_metric("probes_conclusive", probes_ok, "count");
 	dl_metric("probes_punch_not_waiting", probes_early, "count");
 	struct reader *rd = calloc((size_t)nreaders, sizeof(*rd));
@@ -431,39 +504,9 @@ int main(int argc, char **argv)
 	pthread_join(vt, NULL);
 	/* No DMA is in flight any more: a layout change still waiting now waits for a page
 	 * reference nobody will drop (a leaked reference or a missed wakeup). */
-	uint64_t t_dma_done = dl_now_ns();
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += 30;
-	if (pthread_timedjoin_np(lt, NULL, &dl)) {
-		double stuck_s = (double)(dl_now_ns() - t_dma_done) / 1e9;
-		/* Diagnose: the wait is interruptible. A signal with an SA_RESTART handler makes the
-		 * syscall restart and look for busy pages again: if it then completes, the waiter had
-		 * missed its wakeup; if it blocks again, a page reference was leaked. */
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_usr1;
-		sa.sa_flags = SA_RESTART;
-		sigaction(SIGUSR1, &sa, NULL);
-		pthread_kill(lt, SIGUSR1);
-		struct timespec pl;
-		clock_gettime(CLOCK_REALTIME, &pl);
-		pl.tv_sec += 10;
-		int fresh_returned = pthread_timedjoin_np(lt, NULL, &pl) == 0;
-		int sq = open("/proc/sysrq-trigger", O_WRONLY); /* blocked tasks to the console */
-		if (sq >= 0) {
-			if (write(sq, "w", 1) != 1)
-				dl_info("sysrq: %s", strerror(errno));
-			close(sq);
-		}
-		int splats = dl_kmsg_scan(kfd);
-		dl_metric("kernel_warnings", splats, "count");
-		dl_metric("layout_stuck_after_dma_s", stuck_s, "s");
-		dl_metric("restarted_layout_change_returned", fresh_returned, "bool");
-		dl_fail("a layout change is still blocked %.0f s after all DMA completed (%zu changes done before); restarted by a signal, it %s",
-			stuck_s, nops,
-			fresh_returned ? "completed: the waiter had missed its wakeup" : "blocked again: a page reference was leaked");
-	}
+	char what[96];
+	snprintf(what, sizeof(what), "a layout change (after %zu that returned)", nops);
+	await_layout_change(lt, dl_now_ns(), kfd, what);
 	/* All DMA is complete now: whatever a victim holds is final. */
 	char *chk = malloc(victim_size);
 	if (!chk)
