@@ -3,19 +3,23 @@
 // compiler); the final .config is a function of those and is stored with the artifacts. The
 // work happens in a persistent per-(source, config request) workspace so patched builds are
 // incremental; the cache entry itself appears atomically (util/cache.ts).
+import { readFileSync } from 'node:fs';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { execa } from 'execa';
 import { cachedEntry } from '../util/cache.ts';
 import { UserError, type SourceLocation } from '../util/errors.ts';
+import { didYouMean } from '../util/suggest.ts';
 import { hashValue, shortHash } from '../util/hash.ts';
 import { ensureHostTools } from '../host/tools.ts';
 import { readBzImageInfo } from './bzimage.ts';
-import { CONFIG_BASES, KCONFIG_DIR, parseBuildSpecYaml, type BuildSpec, type FragmentRef } from './buildspec.ts';
+import { CONFIG_BASES, KCONFIG_DIR, parseBuildSpecYaml, type BuildSpec, type FragmentRef, type ReadText } from './buildspec.ts';
 import { effectiveRequests, explainDropped, findDropped, mergeConfig, parseDotConfig, parseFragment, parseKconfig, type ConfigRequest, type KconfigDef } from './kconfig.ts';
 import { makeBuild, makeQuick } from './make.ts';
 import { applySeries, expandPatches, type PatchFile } from './patches.ts';
-import { prepareSource } from './source.ts';
+import { patchSubject, splitMbox } from './series.ts';
+import { parseKernelSpec } from './spec.ts';
+import { prepareSource, type PreparedSource } from './source.ts';
 import { syncSource, withWorkspaceLock, workspaceFor, type Workspace } from './workspace.ts';
 import { createHash } from 'node:crypto';
 import type { Kernel } from './types.ts';
@@ -23,8 +27,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { registerTempDir } from '../util/cleanup.ts';
 
-/** Bump when the build recipe changes in a way that changes the artifacts. */
-const RECIPE = 1;
+/** Bump when the build recipe changes in a way that changes the artifacts (2: LOCALVERSION). */
+export const RECIPE = 2;
 
 /** Always merged first: what the harness's guest needs (serial ports, initramfs, virtio...). */
 export const GUEST_FRAGMENT = 'guest';
@@ -32,14 +36,19 @@ export const GUEST_FRAGMENT = 'guest';
 export const BUILD_TOOLS = ['make', 'gcc', 'ld', 'ccache', 'flex', 'bison', 'bc', 'perl', 'rsync', 'patch', 'git', 'tar', 'xz', 'openssl', 'cpio'];
 export const BUILD_FILES = ['/usr/include/libelf.h', '/usr/include/openssl/ssl.h'];
 
-export async function loadBuildSpecFile(path: string, where?: SourceLocation): Promise<BuildSpec> {
-  let text: string;
+/** Reads a spec file (and the files it extends) from disk. */
+export const readSpecText: ReadText = (path) => {
   try {
-    text = await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
-    throw new UserError(`kernel spec file not found: ${path}`, where);
+    return undefined;
   }
-  return parseBuildSpecYaml(text, path);
+};
+
+export async function loadBuildSpecFile(path: string, where?: SourceLocation): Promise<BuildSpec> {
+  const text = readSpecText(path);
+  if (text === undefined) throw new UserError(`kernel spec file not found: ${path}`, where);
+  return parseBuildSpecYaml(text, path, readSpecText);
 }
 
 function shown(p: string): string {
@@ -58,7 +67,8 @@ export async function configRequests(spec: BuildSpec): Promise<{ requests: Confi
     try {
       text = await readFile(f.path, 'utf8');
     } catch {
-      throw new UserError(`kconfig fragment '${f.name}' not found (${f.path})`, f.where);
+      const shipped = (await readdir(KCONFIG_DIR).catch(() => [] as string[])).filter((n) => n.endsWith('.config')).map((n) => n.slice(0, -'.config'.length));
+      throw new UserError(`kconfig fragment '${f.name}' not found (${f.path})${didYouMean(f.name, shipped)}`, f.where);
     }
     texts[f.name] = text;
     requests.push(...parseFragment(text, shown(f.path)));
@@ -139,27 +149,95 @@ export interface AppliedPatch {
   patch: string;
   sha256: string;
   method: string;
+  /** Mails in an mbox, else 1. */
+  count: number;
+  /** Subject of its first patch. */
+  subject: string;
+}
+
+/** Temp dirs for git-range mboxes, removed by `done()` (and at exit if it never runs). */
+function scratchDirs(): { scratch: () => Promise<string>; done: () => Promise<void> } {
+  const dirs: string[] = [];
+  return {
+    scratch: async () => {
+      const d = await mkdtemp(join(tmpdir(), 'daxlab-series-'));
+      registerTempDir(d);
+      dirs.push(d);
+      return d;
+    },
+    done: async () => {
+      for (const d of dirs) await rm(d, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The config request's hash: the base and the effective (last-wins) option values. */
+function configKeyOf(base: string, requests: ConfigRequest[]): string {
+  return hashValue({ base, requests: effectiveRequests(requests).map((r) => `${r.symbol}=${r.value}`) });
+}
+
+/**
+ * What a spec asks for, with no look at the host (source identity, compiler): the written
+ * source, the config request and the patch contents. `kernel list` recomputes it from a spec
+ * file to tell whether a cache entry is still what that file builds.
+ */
+function requestOf(spec: BuildSpec, configKey: string, patches: PatchFile[]): string {
+  return hashValue({ source: { ...spec.source }, config: configKey, patches: patches.map((p) => [p.sha256, p.kind, p.strip]) });
+}
+
+/** The request hash of a spec file as it is now on disk (see requestOf). */
+export async function specFileRequest(path: string): Promise<string> {
+  return specRequest(await loadBuildSpecFile(path));
+}
+
+/** The request hash of a spec (see requestOf): reads its fragments and patches. */
+export async function specRequest(spec: BuildSpec): Promise<string> {
+  const { requests } = await configRequests(spec);
+  const s = scratchDirs();
+  try {
+    return requestOf(spec, configKeyOf(spec.config.base, requests), await expandPatches(spec.patches, s.scratch));
+  } finally {
+    await s.done();
+  }
+}
+
+/** True when `raw` (a label or a spec as typed) names the spec file `path`. */
+function isSpecFile(raw: string, path: string): boolean {
+  try {
+    const k = parseKernelSpec(raw);
+    return k.kind === 'build-file' && k.path === path;
+  } catch {
+    return false; // a label such as 'debug + series [1..2]'
+  }
+}
+
+/** `-daxlab-` and the start of the build's cache key: `uname -r` names the build. */
+export function localVersion(key: string): string {
+  return `-daxlab-${key.slice(0, 8)}`;
+}
+
+/** One line for the config request: base, then fragments (the always-merged guest left out), then options. */
+export function configSummary(base: string, fragments: string[], options: string[] = []): string {
+  const frag = fragments.filter((f) => f !== GUEST_FRAGMENT).map((f) => basename(f).replace(/\.config$/, ''));
+  return [base, ...frag, ...options].join('+');
+}
+
+/** The spec's pristine tree; "not a kernel tree", "ref not found" point at its source: line. */
+export async function prepareSpecSource(spec: BuildSpec, log: (s: string) => void): Promise<PreparedSource> {
+  return prepareSource(spec.source, log).catch((e: unknown) => {
+    throw e instanceof UserError && !e.location && spec.sourceWhere ? new UserError(e.message, spec.sourceWhere) : e;
+  });
 }
 
 export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string) => void): Promise<BuildResult> {
   const t0 = Date.now();
   await ensureHostTools(BUILD_TOOLS, BUILD_FILES, log);
-  const source = await prepareSource(spec.source, log).catch((e: unknown) => {
-    // "not a kernel tree", "ref not found": the spec's source line is what to fix.
-    throw e instanceof UserError && !e.location && spec.sourceWhere ? new UserError(e.message, spec.sourceWhere) : e;
-  });
+  const source = await prepareSpecSource(spec, log);
   const { requests, texts } = await configRequests(spec);
-  const scratchDirs: string[] = [];
-  const scratch = async (): Promise<string> => {
-    const d = await mkdtemp(join(tmpdir(), 'daxlab-series-'));
-    registerTempDir(d);
-    scratchDirs.push(d);
-    return d;
-  };
+  const { scratch, done } = scratchDirs();
   try {
     const patches: PatchFile[] = await expandPatches(spec.patches, scratch);
-    const effective = effectiveRequests(requests).map((r) => `${r.symbol}=${r.value}`);
-    const configKey = hashValue({ base: spec.config.base, requests: effective });
+    const configKey = configKeyOf(spec.config.base, requests);
     const compiler = await compilerIdentity();
     const key = hashValue({
       recipe: RECIPE,
@@ -169,6 +247,10 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
       compiler,
     });
     const entryKey = `${source.label}-${shortHash(key)}`;
+    const localversion = localVersion(key);
+    // Only a spec given as its file is tracked back to that file by `kernel list`: a build
+    // made from a spec plus more patches (ab's series prefixes) is not what the file builds.
+    const specFile = spec.origin !== 'inline' && isSpecFile(raw, spec.origin) ? spec.origin : undefined;
     const entry = await cachedEntry({
       kind: 'kernels',
       key: entryKey,
@@ -199,18 +281,31 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
           await writeFile(join(ws.root, 'config-stamp.json'), JSON.stringify({ stamp, config: sha256(Buffer.from(finalText)) }));
           const logPath = join(ws.root, 'build.log');
           log(`building bzImage in ${ws.obj} (make -j, log ${logPath})`);
-          const p = await makeBuild(ws, ['bzImage'], logPath, log);
+          // LOCALVERSION on the command line, not in .config: the config (and so every object that
+          // depends on it) stays the same across the workspace's builds; a new release string
+          // recompiles only the few files that include utsrelease.h.
+          const p = await makeBuild(ws, ['bzImage'], logPath, log, { vars: [`LOCALVERSION=${localversion}`] });
           log(`built in ${Math.round(p.elapsedS)} s (${p.compiled} files compiled)`);
           await copyFile(join(ws.obj, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
           await writeFile(join(tmp, 'config'), finalText);
           await copyFile(join(ws.obj, 'System.map'), join(tmp, 'System.map'));
           await copyFile(logPath, join(tmp, 'build.log'));
-          const applied: AppliedPatch[] = patches.map((x) => ({ patch: x.label, sha256: x.sha256, method: x.kind === 'mbox' ? 'git am' : `patch -p${x.strip}` }));
+          const applied: AppliedPatch[] = patches.map((x) => {
+            const mails = x.kind === 'mbox' ? splitMbox(x.text) : [x.text];
+            return { patch: x.label, sha256: x.sha256, method: x.kind === 'mbox' ? 'git am' : `patch -p${x.strip}`, count: mails.length, subject: patchSubject(mails[0] ?? '', basename(x.label)) };
+          });
           await writeFile(join(tmp, 'patches.json'), JSON.stringify(applied, null, 2) + '\n');
           await writeFile(join(tmp, 'spec.txt'), `${raw}\n`);
           const info = await readBzImageInfo(join(tmp, 'bzImage'));
           return {
             spec: raw,
+            recipe: RECIPE,
+            specFile,
+            inherits: specFile ? spec.inherits : undefined,
+            description: spec.description,
+            request: requestOf(spec, configKey, patches),
+            localversion,
+            options: spec.config.options.map((o) => o.line),
             release: info?.release ?? '',
             banner: info?.banner ?? '',
             source: source.identity,
@@ -239,6 +334,6 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
     };
     return { kernel, hit: entry.hit, entryDir: entry.dir, seconds: (Date.now() - t0) / 1000 };
   } finally {
-    for (const d of scratchDirs) await rm(d, { recursive: true, force: true });
+    await done();
   }
 }

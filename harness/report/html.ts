@@ -4,6 +4,7 @@
 // and the page forbids scripts outright so a missed escape still cannot run anything.
 import type { AbReport } from '../ab/types.ts';
 import { variantName } from '../plan/plan.ts';
+import { oneShotText } from '../results/once.ts';
 import { runOutcome, tableRows } from '../results/table.ts';
 import type { BootRecord, RunFinding, RunSummary, StepResult } from '../results/types.ts';
 import { describe, formatValue } from '../stats/summary.ts';
@@ -214,6 +215,7 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
     resultsTable(s, o),
     `<h2>Console findings</h2>`,
     s.findings.length ? s.findings.map((f) => findingSection(f, o)).join('\n') : '<p>None: no lockdep report, WARN, BUG, oops, hung task or panic on the console.</p>',
+    ...(s.oneShot ?? []).map((n) => `<p class="note oneshot">${text(oneShotText(n), o.maxCell * 4)}</p>`),
     `<h2>Steps</h2>`,
     s.steps.length ? s.steps.map((st) => stepSection(st, o)).join('\n') : '<p>No step finished.</p>',
     s.pending.length ? `<p>Not run: ${s.pending.map((k) => `<code>${text(k, o.maxCell)}</code>`).join(', ')}</p>` : '',

@@ -89,6 +89,17 @@ export interface BootRecord {
 }
 
 /** A boot or some of its steps run again, and why. */
+/** A one-shot report (results/once.ts) and the later steps of its boot that could not show it again. */
+export interface OneShotNote {
+  boot: number;
+  title: string;
+  kind: string;
+  /** The work item it fired in. */
+  where: string;
+  why: string;
+  later: string[];
+}
+
 export interface RetryRecord {
   boot: number;
   scope: 'boot' | 'step';
@@ -123,3 +134,5 @@ export interface RunSummary {
   pending: string[];
   retries?: RetryRecord[];
 }
+  /** One-shot reports in boots shared by several steps (results/once.ts). */
+  oneShot?: OneShotNote[];

@@ -3,6 +3,7 @@
 // `daxlab report RUN` rebuilds from disk cannot disagree. Pure.
 import type { EventOf, ItemRecord, RunEvent } from './events.ts';
 import { runFindings, type RunReport } from './findings.ts';
+import { oneShotNotes } from './once.ts';
 import { SUMMARY_SCHEMA, type BootRecord, type RunSummary, type StepResult } from './types.ts';
 
 interface OpenStep {
@@ -110,11 +111,13 @@ export class RunView {
         st.status = e.status;
         st.reason = e.reason;
         st.findings = e.findings;
+        this.noteOneShots(s);
         return;
       }
       case 'step-discarded':
         s.steps = s.steps.filter((x) => !(x.key === e.key && x.boot === e.boot));
         if (!s.pending.includes(e.key)) s.pending.push(e.key);
+        this.noteOneShots(s);
         return;
       case 'finding':
         this.reports.push(e);
@@ -190,5 +193,12 @@ export class RunView {
     s.steps = s.steps.filter((x) => x.key !== e.key);
     s.steps.push(step);
     s.pending = s.pending.filter((k) => k !== e.key);
+    this.noteOneShots(s);
+  }
+
+  private noteOneShots(s: RunSummary): void {
+    const notes = oneShotNotes(s.steps);
+    if (notes.length) s.oneShot = notes;
+    else delete s.oneShot;
   }
 }

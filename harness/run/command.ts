@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_KERNEL } from '../kernel/resolve.ts';
 import { writeRunReport } from '../report/command.ts';
 import { checkOutDir } from '../results/store.ts';
+import { oneShotText } from '../results/once.ts';
 import { renderTable, tableRows } from '../results/table.ts';
 import { UserError } from '../util/errors.ts';
 import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from './guest-flags.ts';
@@ -69,6 +70,8 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
         }
         process.stdout.write('\n');
       }
+      for (const n of s.oneShot ?? []) process.stdout.write(`note: ${oneShotText(n).replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
+      if (s.oneShot?.length) process.stdout.write('\n');
       const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
       for (const k of s.kernels) {
         const boots = s.boots.filter((b) => b.kernel === k.name).map((b) => `boot ${b.index}: ${b.end}, agent up ${sec(b.timings.helloMs)}, first reproducer ${sec(b.timings.firstReproMs)}, total ${sec(b.timings.exitMs)}`);
