@@ -133,6 +133,6 @@ export interface RunSummary {
   /** Work items not run yet (an interrupted run resumes from these). */
   pending: string[];
   retries?: RetryRecord[];
-}
   /** One-shot reports in boots shared by several steps (results/once.ts). */
   oneShot?: OneShotNote[];
+}
