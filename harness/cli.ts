@@ -7,7 +7,7 @@ import { registerKernelCommands } from './kernel/command.ts';
 import { registerReportCommand } from './report/command.ts';
 import { registerRunCommand } from './run/command.ts';
 import { runCleanups } from './util/cleanup.ts';
-import { UserError, USER_ERROR_EXIT } from './util/errors.ts';
+import { oneLineSafe, UserError, USER_ERROR_EXIT } from './util/errors.ts';
 
 // Signals: while a run records results, the first one cancels it (the run writes what it has and
 // returns; the exit code says which signal); otherwise, or on a second signal, clean up and exit.
@@ -31,7 +31,8 @@ program
   .name('daxlab')
   .description('Boot kernels in QEMU with emulated NVDIMM and run filesystem-DAX reproducers')
   // Usage errors are bad input like any other: one line, no help screen after it.
-  .configureOutput({ outputError: (msg, write) => write(`daxlab: ${msg.trim().replace(/^error: /, '')} (see --help)\n`) })
+  // commander puts its "(Did you mean --x?)" on a line of its own: join it to the one line.
+  .configureOutput({ outputError: (msg, write) => write(oneLineSafe(`daxlab: ${msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help)`) + '\n') })
   .exitOverride();
 
 registerRunCommand(program, cancel);
@@ -45,7 +46,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof UserError) {
-    process.stderr.write(e.oneLine() + '\n');
+    process.stderr.write(e.lines().join('\n') + '\n');
     process.exitCode = USER_ERROR_EXIT;
   } else if (e instanceof CommanderError) {
     // help and version exit 0; usage errors are bad input
