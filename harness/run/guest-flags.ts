@@ -1,9 +1,10 @@
 // Command-line flags that shape guests, shared by `run` and `ab`: both must boot guests the same
 // way, and a timing comparison records them.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GuestSettings } from '../engine/types.ts';
 import { parseSize } from '../scenario/units.ts';
 import { UserError } from '../util/errors.ts';
+import { didYouMean } from '../util/suggest.ts';
 
 /** `--append`: words for the kernel command line (QEMU gets it as one argv element, no shell). */
 export function kernelArgs(s: string): string[] {
@@ -26,6 +27,17 @@ export const intFlag = (flag: string, v: string, max: number, min = 1): number =
   return n;
 };
 
+/**
+ * An option taking one of `values`: commander's choices (listed in --help), plus a did-you-mean
+ * for a misspelt value (commander's own message already quotes the value given).
+ */
+export function choiceOption(flags: string, description: string, values: readonly string[]): Option {
+  return new Option(flags, description).choices(values).argParser((v: string) => {
+    if (!values.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${values.join(', ')}${didYouMean(v, values)}.`);
+    return v;
+  });
+}
+
 export interface GuestFlags {
   accel: 'auto' | 'kvm' | 'tcg';
   tcgThread: 'single' | 'multi';
@@ -40,15 +52,15 @@ export interface GuestFlags {
 
 export function addGuestOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
-    .addOption(new Option('--tcg-thread <mode>', 'TCG vCPU threading: single (one host thread per guest, no live-patching races) or multi').choices(['single', 'multi']).default('single'))
-    .addOption(new Option('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)').choices(['qboot', 'seabios']).default('qboot'))
+    .addOption(choiceOption('--accel <accel>', 'accelerator; auto probes KVM and falls back to TCG', ['auto', 'kvm', 'tcg']).default('auto'))
+    .addOption(choiceOption('--tcg-thread <mode>', 'TCG vCPU threading: single (one host thread per guest, no live-patching races) or multi', ['single', 'multi']).default('single'))
+    .addOption(choiceOption('--firmware <fw>', 'guest firmware: qboot (fast) or seabios (QEMU default)', ['qboot', 'seabios']).default('qboot'))
     .option('--guest-cpus, --cpus <n>', 'vCPUs per guest (-smp)', '2')
     .option('--mem <size>', 'guest RAM', '2G')
     .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
     .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
     .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
-    .addOption(new Option('--clock <clock>', "guest clock under TCG: host (wall time) or icount (virtual time from instructions executed: deterministic timings; run's default is host, ab's icount)").choices(['host', 'icount']));
+    .addOption(choiceOption('--clock <clock>', "guest clock under TCG: host (wall time) or icount (virtual time from instructions executed: deterministic timings; run's default is host, ab's icount)", ['host', 'icount']));
 }
 
 export function guestSettings(f: GuestFlags): GuestSettings {
