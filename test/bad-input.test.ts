@@ -26,6 +26,8 @@ interface Case {
   args: (d: Dirs) => string[];
   /** The one error line. */
   expect: RegExp;
+  /** Lines that follow the error line (gcc's excerpt, caret and summary), in order; default none. */
+  detail?: RegExp[];
   /**
    * Work that legitimately started before the failure (kernel build steps, compiling) logs
    * progress lines (`[   1.2s] ...`) on stderr; they may precede the error line, nothing else may.
@@ -36,15 +38,15 @@ interface Case {
   /** Run as an unprivileged user, so a missing host package is reported instead of installed. */
   unprivileged?: boolean;
   setup?: (d: Dirs) => void;
-  /** Extra checks that nothing was written. */
-  after?: (t: ExecutionContext, d: Dirs) => void;
+  /** Extra checks that nothing was written (or that what was written is right). */
+  after?: (t: ExecutionContext, d: Dirs, stderr: string) => void;
   /** Skip with a logged reason when the machine cannot present this case. */
   precondition?: () => string | undefined;
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** `file:line: field: message` with the file relative or absolute. */
-const at = (file: string, line: number | undefined, field: string | undefined, msg: string): RegExp =>
+const at = (file: string, line: number | string | undefined, field: string | undefined, msg: string): RegExp =>
   new RegExp(`^(?:/\\S*/)?${esc(file)}${line !== undefined ? `:${line}` : ''}:${field ? ` ${esc(field)}:` : ''} ${msg}`);
 const plain = (msg: string): RegExp => new RegExp(`^daxlab: ${msg}`);
 
@@ -53,8 +55,8 @@ const run = (...a: string[]) => (d: Dirs) => ['run', ...a, '--out', d.out];
 const cases: Case[] = [
   // Scenario files.
   { name: 'YAML syntax error', args: run(`${B}/yaml-syntax.yaml`), expect: at(`${B}/yaml-syntax.yaml`, 4, undefined, 'YAML syntax: Flow sequence') },
-  { name: 'unknown key', args: run(`${B}/unknown-key.yaml`), expect: at(`${B}/unknown-key.yaml`, 3, 'filesytem', 'unknown key \\(known: id, .*filesystem') },
-  { name: 'wrong type', args: run(`${B}/wrong-type.yaml`), expect: at(`${B}/wrong-type.yaml`, 3, 'repetitions', '.*expected number, received string') },
+  { name: 'unknown key', args: run(`${B}/unknown-key.yaml`), expect: at(`${B}/unknown-key.yaml`, 3, 'filesytem', "unknown key \\(did you mean 'filesystem'\\?\\)$") },
+  { name: 'wrong type', args: run(`${B}/wrong-type.yaml`), expect: at(`${B}/wrong-type.yaml`, 3, 'repetitions', "expected a number, got 'many'$") },
   { name: 'unknown reproducer file', args: run(`${B}/missing-reproducer.yaml`), expect: at(`${B}/missing-reproducer.yaml`, 2, 'reproducer', 'reproducer not found: test/data/bad-input/does-not-exist\\.c') },
   { name: 'reproducer that is not C', args: run(`${B}/not-c.yaml`), expect: at(`${B}/not-c.yaml`, 2, 'reproducer', 'reproducer must be a \\.c file') },
   { name: 'required field missing', args: run(`${B}/no-reproducer.yaml`), expect: at(`${B}/no-reproducer.yaml`, 1, 'reproducer', 'required field is missing') },
@@ -63,9 +65,10 @@ const cases: Case[] = [
   { name: 'pmem not 2M aligned', args: run(`${B}/pmem-unaligned.yaml`), expect: at(`${B}/pmem-unaligned.yaml`, 3, 'pmem', 'pmem size must be a multiple of 2M') },
   { name: 'pmem not a size', args: run(`${B}/pmem-not-size.yaml`), expect: at(`${B}/pmem-not-size.yaml`, 3, 'pmem', "not a size: 'lots'") },
   { name: 'duplicate YAML key', args: run(`${B}/duplicate-key.yaml`), expect: at(`${B}/duplicate-key.yaml`, 4, undefined, 'YAML syntax: Map keys must be unique') },
-  { name: 'scalar where a list is expected', args: run(`${B}/scalar-for-list.yaml`), expect: at(`${B}/scalar-for-list.yaml`, 3, 'args', '.*expected array, received string') },
-  { name: 'unknown filesystem in a list', args: run(`${B}/bad-fs.yaml`), expect: at(`${B}/bad-fs.yaml`, 3, 'filesystem.1', '.*expected one of "ext4"\\|"xfs"') },
-  { name: 'unknown DAX mode', args: run(`${B}/bad-dax.yaml`), expect: at(`${B}/bad-dax.yaml`, 3, 'dax', '.*expected one of "always"\\|"never"\\|"inode"') },
+  { name: 'scalar where a list is expected', args: run(`${B}/scalar-for-list.yaml`), expect: at(`${B}/scalar-for-list.yaml`, 3, 'args', "expected a list, got '--iterations'$") },
+  { name: 'unknown filesystem in a list', args: run(`${B}/bad-fs.yaml`), expect: at(`${B}/bad-fs.yaml`, 3, 'filesystem.1', "expected one of ext4, xfs; got 'btrfs'$") },
+  { name: 'unknown DAX mode', args: run(`${B}/bad-dax.yaml`), expect: at(`${B}/bad-dax.yaml`, 3, 'dax', "expected one of always, never, inode; got 'sometimes'$") },
+  { name: 'misspelt DAX mode in a list', args: run(`${B}/bad-dax-member.yaml`), expect: at(`${B}/bad-dax-member.yaml`, 3, 'dax.1', "expected one of always, never, inode; got 'nevr' \\(did you mean 'never'\\?\\)$") },
   { name: 'negative timeout', args: run(`${B}/bad-timeout.yaml`), expect: at(`${B}/bad-timeout.yaml`, 3, 'timeout', "not a duration: '-5'") },
   { name: 'bad scenario id', args: run(`${B}/bad-id.yaml`), expect: at(`${B}/bad-id.yaml`, 1, 'id', 'lower-case letters, digits') },
   { name: 'scratch_iops without scratch', args: run(`${B}/iops-no-scratch.yaml`), expect: at(`${B}/iops-no-scratch.yaml`, 3, 'scratch_iops', 'scratch_iops needs scratch: true') },
@@ -89,17 +92,58 @@ const cases: Case[] = [
   },
   { name: 'directory without scenario.yaml', args: run(`${B}/no-scenario`), expect: plain('test/data/bad-input/no-scenario: directory has no scenario\\.yaml') },
   { name: 'unknown scenario id', args: run('no-such-scenario'), expect: plain("no scenario 'no-such-scenario' \\(not a file, a directory, or a catalog id") },
+  { name: 'misspelt catalog id', args: run('truncate-latancy'), expect: plain("no scenario 'truncate-latancy' \\(did you mean 'truncate-latency'\\?\\) \\(not a file") },
   { name: 'scenario id given twice', args: run(`${B}/good.yaml`, `${B}/good-again.yaml`), expect: at(`${B}/good-again.yaml`, undefined, 'id', "scenario id 'good' given twice \\(also in test/data/bad-input/good\\.yaml\\)") },
   {
     name: 'reproducer that does not compile: gcc error at the C file and line',
     args: run(`${B}/does-not-compile.yaml`),
-    expect: at(`${B}/nocompile.c`, 5, undefined, "does not compile: .undeclared_thing. undeclared"),
+    expect: at(`${B}/nocompile.c`, '5:16', undefined, 'error: .undeclared_thing. undeclared \\(first use in this function\\)$'),
+    detail: [/^ {4}5 \| {9}return undeclared_thing;$/, /^ {6}\| {16}\^~{15}$/, note(`${B}/nocompile.c`, '5:16', 'each undeclared identifier'), doesNotCompile(`${B}/nocompile.c`, 0)],
     progress: true,
+    after: (t, _d, stderr) => compileLog(t, stderr, [/^\$ gcc -static .*nocompile\.c$/m, /undeclared_thing/]),
+  },
+  {
+    name: "reproducer with a misspelt identifier: gcc's did-you-mean and fix-it",
+    args: run(`${B}/compile-typo.yaml`),
+    expect: at(`${B}/compile-typo.c`, '6:16', undefined, 'error: .pags. undeclared \\(first use in this function\\); did you mean .pages.\\?$'),
+    detail: [/^ {4}6 \| {9}return pags;$/, /^ {6}\| {16}\^~~~$/, /^ {6}\| {16}pages$/, note(`${B}/compile-typo.c`, '6:16', 'each undeclared'), doesNotCompile(`${B}/compile-typo.c`, 0)],
+    progress: true,
+    after: (t, _d, stderr) => compileLog(t, stderr, [/did you mean/]),
+  },
+  {
+    name: 'reproducer with a missing semicolon: the first error, and the count of the rest',
+    args: run(`${B}/compile-semicolon.yaml`),
+    expect: at(`${B}/compile-semicolon.c`, '5:9', undefined, 'error: expected .,. or .;. before .return.$'),
+    detail: [/^ {4}5 \| {9}return n;$/, /^ {6}\| {9}\^~{5}$/, doesNotCompile(`${B}/compile-semicolon.c`, 1)],
+    progress: true,
+    // The error not shown is in the log.
+    after: (t, _d, stderr) => compileLog(t, stderr, [/compile-semicolon\.c:4:13: error: unused variable/]),
+  },
+  {
+    name: 'reproducer with three errors: the first one, and "2 more errors"',
+    args: run(`${B}/compile-three-errors.yaml`),
+    expect: at(`${B}/compile-three-errors.c`, '2:29', undefined, 'error: .first_undeclared. undeclared'),
+    detail: [/^ {4}2 \| static int a/, /^ {6}\| +\^~+$/, note(`${B}/compile-three-errors.c`, '2:29', 'each undeclared'), doesNotCompile(`${B}/compile-three-errors.c`, 2)],
+    progress: true,
+    after: (t, _d, stderr) => compileLog(t, stderr, [/second_undeclared/, /third_undeclared/]),
+  },
+  {
+    name: 'reproducer that does not link: the undefined reference, not the "in function" line',
+    args: run(`${B}/compile-link.yaml`),
+    expect: at(`${B}/compile-link.c`, undefined, undefined, "error: undefined reference to 'frobnicate_pages' \\(in function 'main'\\)$"),
+    detail: [doesNotCompile(`${B}/compile-link.c`, 1)],
+    progress: true,
+    after: (t, _d, stderr) => compileLog(t, stderr, [/undefined reference to `unpin_everything'/]),
   },
   // Command-line options.
   { name: '--guest-cpus 0', args: run(`${B}/good.yaml`, '--guest-cpus', '0'), expect: plain("--guest-cpus must be 1\\.\\.64, got '0'") },
   { name: '--mem 1K', args: run(`${B}/good.yaml`, '--mem', '1K'), expect: plain("--mem must be a size of at least 256M, got '1K'") },
   { name: '--accel foo', args: run(`${B}/good.yaml`, '--accel', 'foo'), expect: plain("option '--accel <accel>' argument 'foo' is invalid\\. Allowed choices are auto, kvm, tcg") },
+  { name: '--clock with a misspelt value', args: run(`${B}/good.yaml`, '--clock', 'icont'), expect: plain("option '--clock <clock>' argument 'icont' is invalid\\. Allowed choices are host, icount \\(did you mean 'icount'\\?\\)\\. \\(see --help\\)$") },
+  { name: '--tcg-thread with a misspelt value', args: run(`${B}/good.yaml`, '--tcg-thread', 'mult'), expect: plain("option '--tcg-thread <mode>' argument 'mult' is invalid\\. Allowed choices are single, multi \\(did you mean 'multi'\\?\\)") },
+  { name: '--accel with a terminal escape in the value', args: run(`${B}/good.yaml`, '--accel', 'k\x1b[2Jvm'), expect: plain("option '--accel <accel>' argument 'k\\?\\[2Jvm' is invalid") },
+  { name: 'misspelt option: did-you-mean on the same line', args: run(`${B}/good.yaml`, '--acel', 'kvm'), expect: plain("unknown option '--acel' \\(Did you mean --accel\\?\\) \\(see --help\\)$") },
+  { name: '-j with a word', args: run(`${B}/good.yaml`, '-j', 'many'), expect: plain("--jobs must be 1\\.\\.64, got 'many'$") },
   { name: '--firmware foo', args: run(`${B}/good.yaml`, '--firmware', 'foo'), expect: plain("option '--firmware <fw>' argument 'foo' is invalid") },
   { name: 'unknown option', args: run(`${B}/good.yaml`, '--frobnicate'), expect: plain("unknown option '--frobnicate'") },
   { name: 'unknown command', args: () => ['frobnicate'], expect: plain("unknown command 'frobnicate'") },
@@ -218,6 +262,25 @@ const cases: Case[] = [
   },
 ];
 
+/** A gcc note under the error, its path shown like daxlab shows paths. */
+function note(file: string, at: string, text: string): RegExp {
+  return new RegExp(`^${esc(file)}:${at}: note: ${esc(text)}`);
+}
+
+/** The last line of a compile error: what failed, how many errors were not shown, the log. */
+function doesNotCompile(file: string, more: number): RegExp {
+  const n = more ? `: ${more} more error${more === 1 ? '' : 's'}` : '';
+  return new RegExp(`^reproducer ${esc(file)} does not compile${esc(n)} \\(full log: /\\S+/logs/repro-[\\w.-]+\\.log\\)$`);
+}
+
+/** The log the compile error names holds gcc's whole output. */
+function compileLog(t: ExecutionContext, stderr: string, want: RegExp[]): void {
+  const path = /\(full log: (\S+)\)$/m.exec(stderr)?.[1];
+  if (!path) return void t.fail('no log path in the error');
+  const text = readFileSync(path, 'utf8');
+  for (const re of want) t.regex(text, re);
+}
+
 const RUN_STARTED = JSON.stringify({ v: 1, at: '2026-12-01T00:00:00Z', type: 'run-started', runId: 'r', command: [], host: { hostname: 'h', release: 'r', cpus: 1, memBytes: 1, node: 'v20', qemu: 'q' }, scenarios: [], guest: { cpus: 1, memBytes: 1, pmemBytes: 1 }, concurrency: 1 });
 
 function writeEvents(d: Dirs, lines: string[]): void {
@@ -294,9 +357,11 @@ const badInput = test.macro({
     t.is(r.exitCode, 2, context);
     const lines = stderr.split('\n').filter((l) => l.trim());
     const errors = c.progress ? lines.filter((l) => !PROGRESS.test(l)) : lines;
-    t.is(errors.length, 1, `exactly one error line on stderr\n${context}`);
-    t.is(lines.at(-1), errors[0], 'the error line comes last');
+    const detail = c.detail ?? [];
+    t.is(errors.length, 1 + detail.length, `exactly one error line${detail.length ? ` and ${detail.length} lines of detail` : ''} on stderr\n${context}`);
+    t.deepEqual(lines.slice(-errors.length), errors, 'the error comes last');
     t.regex(errors[0] ?? '', c.expect);
+    detail.forEach((re, i) => t.regex(errors[i + 1] ?? '', re, `detail line ${i + 1}`));
     t.notRegex(stderr, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control characters on stderr');
     t.notRegex(stderr, /\n\s+at /, 'no stack trace');
     t.is(String(r.stdout), '', 'nothing on stdout');
@@ -304,7 +369,7 @@ const badInput = test.macro({
     t.false(existsSync(d.out), 'no results directory at --out');
     t.false(existsSync(d.results), 'no results/<run-id> directory');
     t.deepEqual(readdirSync(d.tmp).filter((n) => !n.startsWith('tsx-')), [], 'no temp dirs left');
-    c.after?.(t, d);
+    c.after?.(t, d, stderr);
     if (c.ownCache) {
       const kernels = join(d.cache, 'kernels');
       t.deepEqual(existsSync(kernels) ? readdirSync(kernels) : [], [], 'no kernel cache entry, complete or half-built');

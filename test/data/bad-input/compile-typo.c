@@ -1,0 +1,7 @@
+/* Does not compile: a misspelt identifier (gcc suggests 'pages'). */
+int pages = 4;
+
+int main(void)
+{
+	return pags;
+}
