@@ -1,10 +1,11 @@
 // Source-build kernel specs: where the tree comes from, how it is configured, which patch series
 // go on top. Two spellings of the same thing: a YAML file (images/kernels/*.yaml) and an inline
 // form for the command line. Pure: paths are resolved against a base directory, nothing is read.
-import { isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { UserError, type SourceLocation } from '../util/errors.ts';
 import { imagesDir } from '../util/paths.ts';
+import { didYouMean } from '../util/suggest.ts';
 
 export type SourceSpec =
   /** /usr/src/linux-source-SERIES.tar.xz from Debian's linux-source-SERIES package. */
@@ -55,6 +56,10 @@ export interface BuildSpec {
   origin: string;
   /** Where `source` was written, for errors found only when the tree is looked at. */
   sourceWhere?: SourceLocation | undefined;
+  /** The spec file's own `description:` (never inherited). */
+  description?: string | undefined;
+  /** Spec files this one extends, nearest first; empty without `extends:`. */
+  inherits?: string[] | undefined;
 }
 
 export const KCONFIG_DIR = join(imagesDir, 'kconfig');
@@ -79,13 +84,16 @@ export function parseSource(s: string, baseDir: string, where?: SourceLocation):
   }
   if (v.startsWith('tree:')) return { kind: 'tree', path: resolvePath(v.slice('tree:'.length), baseDir) };
   if (v.startsWith('/') || v.startsWith('.') || v.startsWith('~/')) return { kind: 'tree', path: resolvePath(v, baseDir) };
-  throw new UserError(`unrecognised kernel source '${v}' (expected debian-src:6.12, debian-src:6.1, tree:PATH or git:REPO@REF)`, where);
+  const scheme = /^([A-Za-z-]+):/.exec(v)?.[1];
+  const hint = scheme ? didYouMean(scheme, ['debian-src', 'git', 'tree']) : '';
+  throw new UserError(`unrecognised kernel source '${v}'${hint} (expected debian-src:6.12, debian-src:6.1, tree:PATH or git:REPO@REF)`, where);
 }
 
 export function normaliseBase(b: string, where?: SourceLocation): string {
   const name = BASE_ALIASES[b] ?? b;
   if (!CONFIG_BASES[name]) {
-    throw new UserError(`unknown config base '${b}' (known: ${Object.keys(CONFIG_BASES).join(', ')}, tiny, kvm)`, where);
+    const known = [...Object.keys(CONFIG_BASES), ...Object.keys(BASE_ALIASES)];
+    throw new UserError(`unknown config base '${b}'${didYouMean(b, known)} (known: ${Object.keys(CONFIG_BASES).join(', ')}, tiny, kvm)`, where);
   }
   return name;
 }
@@ -157,14 +165,63 @@ export function parseInlineBuildSpec(s: string, cwd: string, where?: SourceLocat
     if (key === 'source') source = parseSource(value, cwd, where);
     else if (key === 'config') config = parseConfigShorthand(value, cwd, where);
     else if (key === 'patches' || key === 'patch') patches.push(parsePatchRef(value, cwd, where));
-    else throw new UserError(`unknown key '${key}' in kernel spec '${s}' (expected source=, config=, patches=)`, where);
+    else throw new UserError(`unknown key '${key}' in kernel spec '${s}'${didYouMean(key, ['source', 'config', 'patches'])} (expected source=, config=, patches=)`, where);
   }
   if (!source) throw new UserError(`kernel spec '${s}' has no source=`, where);
   return { source, config: config ?? parseConfigShorthand('tiny+guest', cwd, where), patches, origin: 'inline' };
 }
 
-/** Parse a kernel-spec YAML file's text; errors carry the file and line of the offending key. */
-export function parseBuildSpecYaml(text: string, file: string): BuildSpec {
+
+// --- YAML files and `extends:` -------------------------------------------------------------
+//
+// A spec file may build on another: `extends: PATH` (relative to the file) names the parent, and
+// the file's own keys change it. The merge rule, parent P and child C:
+//   source, config.base   C's when C writes it, else P's
+//   config.fragments      P's, then C's (one P already lists is not repeated)
+//   config.options        P's and C's by symbol, C's value winning; options still apply after
+//                         every fragment, as in a spec without extends
+//   patches               P's, then C's
+//   description           C's own (never inherited)
+// A parent may extend another; a file met twice on the way up is a cycle.
+
+/** Reads a spec file's text; undefined when there is no such file. Injected to keep this pure. */
+export type ReadText = (path: string) => string | undefined;
+
+/** One spec file as written, before `extends:` is followed. */
+export interface SpecLayer {
+  file: string;
+  extends?: { raw: string; path: string; where: SourceLocation } | undefined;
+  source?: SourceSpec | undefined;
+  sourceWhere?: SourceLocation | undefined;
+  base?: string | undefined;
+  hasConfig: boolean;
+  fragments: FragmentRef[];
+  options: OptionRef[];
+  patches: PatchSpec[];
+  description?: string | undefined;
+}
+
+const TOP_KEYS = ['extends', 'source', 'config', 'patches', 'description', 'name'];
+const CONFIG_KEYS = ['base', 'fragments', 'options'];
+
+/** A file that is YAML but no kernel spec (a scenario, a kconfig fragment...): said at `extends:`. */
+class NotASpecError extends UserError {}
+
+/** A YAML value as the user wrote it, short, for "got ..." in messages. */
+function given(n: unknown): string {
+  if (n === null || n === undefined || (isScalar(n) && (n.value === null || n.value === ''))) return 'nothing';
+  const v: unknown = isNode(n) ? n.toJSON() : n;
+  const kind = Array.isArray(v) ? 'a list ' : v !== null && typeof v === 'object' ? 'a mapping ' : '';
+  const text = typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
+  return kind + (text.length > 60 ? `${text.slice(0, 59)}…` : text);
+}
+
+function unknownKey(key: string, known: readonly string[], where: SourceLocation): UserError {
+  return new UserError(`unknown key '${key}'${didYouMean(key, known)} (expected ${known.filter((k) => k !== 'name').join(', ')})`, where);
+}
+
+/** Parse one spec file's text; errors carry the file and line of the offending key or value. */
+export function parseSpecLayer(text: string, file: string): SpecLayer {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const at = (n: Node | null | undefined, field?: string): SourceLocation => ({
@@ -176,58 +233,141 @@ export function parseBuildSpecYaml(text: string, file: string): BuildSpec {
   // prettyErrors is off, so linePos is not filled in: map the error's offset through the counter.
   if (firstErr) throw new UserError(`invalid YAML: ${firstErr.message.split('\n')[0]}`, { file, line: firstErr.linePos?.[0]?.line ?? lc.linePos(firstErr.pos[0]).line });
   const root = doc.contents;
-  if (!isMap(root)) throw new UserError('a kernel spec is a mapping with source:, config: and optional patches:', { file, line: 1 });
-  const baseDir = resolve(file, '..');
+  const notASpec = (what: string): NotASpecError =>
+    new NotASpecError(`not a kernel spec (${what}; a kernel spec is a mapping with source:, config:, patches: or extends:)`, { file, line: 1 });
+  if (!isMap(root)) throw notASpec(`not a mapping: ${given(root)}`);
+  const keys = root.items.map((p) => (isScalar(p.key) ? String(p.key.value) : ''));
+  // No kernel-spec key, and none a misspelling of one: some other YAML file (a scenario, say).
+  if (!keys.some((k) => TOP_KEYS.includes(k) && k !== 'name') && !keys.some((k) => didYouMean(k, TOP_KEYS))) {
+    throw notASpec(`its keys are ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', ...' : ''}`);
+  }
+  const baseDir = dirname(file);
   const str = (n: unknown, field: string): string => {
-    if (isScalar(n) && (typeof n.value === 'string' || typeof n.value === 'number')) return String(n.value);
-    throw new UserError('expected a string', at(n as Node, field));
+    if (isScalar(n) && (typeof n.value === 'string' || typeof n.value === 'number') && String(n.value) !== '') return String(n.value);
+    throw new UserError(`expected a string, got ${given(n)}`, at(n as Node, field));
   };
-  let source: SourceSpec | undefined;
-  let sourceWhere: SourceLocation | undefined;
-  let config: ConfigSpec | undefined;
-  const patches: PatchSpec[] = [];
+  const list = (n: Node | null): Node[] => (isSeq(n) ? (n.items as Node[]) : n && !(isScalar(n) && n.value === null) ? [n] : []);
+  /** A mapping's keys checked against `known`, its string values by key. */
+  const mapping = (n: Node, field: string, known: readonly string[]): Record<string, string> => {
+    if (!isMap(n)) throw new Error('not a mapping');
+    const out: Record<string, string> = {};
+    for (const p of n.items) {
+      const k = isScalar(p.key) ? String(p.key.value) : '';
+      if (!known.includes(k)) throw unknownKey(k, known, at(p.key as Node, field));
+      out[k] = str(p.value, `${field}.${k}`);
+    }
+    return out;
+  };
+  const layer: SpecLayer = { file, hasConfig: false, fragments: [], options: [], patches: [] };
   for (const pair of root.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
     const v = pair.value as Node | null;
     const where = at(v ?? (pair.key as Node), key);
-    if (key === 'source') {
-      sourceWhere = where;
+    if (key === 'extends') {
+      const raw = str(v, key);
+      layer.extends = { raw, path: resolvePath(raw, baseDir), where };
+    } else if (key === 'source') {
+      layer.sourceWhere = where;
       if (isMap(v)) {
-        const o = v.toJSON() as Record<string, unknown>;
-        if (typeof o['git'] === 'string') source = parseSource(`git:${o['git']}@${String(o['ref'] ?? 'HEAD')}`, baseDir, where);
-        else if (typeof o['tree'] === 'string') source = parseSource(`tree:${o['tree']}`, baseDir, where);
-        else throw new UserError('source mapping needs git: (with ref:) or tree:', where);
-      } else source = parseSource(str(v, key), baseDir, where);
+        const o = mapping(v, 'source', ['git', 'ref', 'tree']);
+        if (o['git'] !== undefined && o['tree'] === undefined) layer.source = parseSource(`git:${o['git']}@${o['ref'] ?? 'HEAD'}`, baseDir, where);
+        else if (o['tree'] !== undefined && o['git'] === undefined && o['ref'] === undefined) layer.source = parseSource(`tree:${o['tree']}`, baseDir, where);
+        else throw new UserError(`a source mapping is {git: REPO, ref: REF} or {tree: PATH}, got ${given(v)}`, where);
+      } else layer.source = parseSource(str(v, key), baseDir, where);
     } else if (key === 'config') {
+      layer.hasConfig = true;
       if (isMap(v)) {
-        config = { base: 'tinyconfig', fragments: [], options: [] };
         for (const cp of v.items) {
           const ck = isScalar(cp.key) ? String(cp.key.value) : '';
           const cv = cp.value as Node | null;
           const cw = at(cv ?? (cp.key as Node), `config.${ck}`);
-          const list = (): Node[] => (isSeq(cv) ? (cv.items as Node[]) : cv ? [cv] : []);
-          if (ck === 'base') config.base = normaliseBase(str(cv, 'config.base'), cw);
-          else if (ck === 'fragments') config.fragments = list().map((n) => fragmentRef(str(n, 'config.fragments'), baseDir, at(n, 'config.fragments')));
-          else if (ck === 'options') config.options = list().map((n) => optionRef(str(n, 'config.options'), at(n, 'config.options')));
-          else throw new UserError(`unknown key '${ck}' (expected base, fragments, options)`, at(cp.key as Node, 'config'));
+          if (ck === 'base') layer.base = normaliseBase(str(cv, 'config.base'), cw);
+          else if (ck === 'fragments') layer.fragments = list(cv).map((n) => fragmentRef(str(n, 'config.fragments'), baseDir, at(n, 'config.fragments')));
+          else if (ck === 'options') layer.options = list(cv).map((n) => optionRef(str(n, 'config.options'), at(n, 'config.options')));
+          else throw unknownKey(ck, CONFIG_KEYS, at(cp.key as Node, 'config'));
         }
-      } else config = parseConfigShorthand(str(v, key), baseDir, where);
+      } else {
+        const text = str(v, key);
+        const c = parseConfigShorthand(text, baseDir, where);
+        const first = text.split('+')[0]?.trim() ?? '';
+        if (CONFIG_BASES[first] || BASE_ALIASES[first]) layer.base = c.base;
+        layer.fragments = c.fragments;
+        layer.options = c.options;
+      }
     } else if (key === 'patches') {
-      const items = isSeq(v) ? (v.items as Node[]) : v && !(isScalar(v) && v.value === null) ? [v] : [];
-      for (const n of items) {
+      for (const n of list(v)) {
         if (isMap(n)) {
-          const o = n.toJSON() as Record<string, unknown>;
-          if (typeof o['git'] !== 'string' || typeof o['range'] !== 'string') throw new UserError('a patch range needs git: REPO and range: BASE..TIP', at(n, 'patches'));
-          patches.push(parsePatchRef(`git:${o['git']}@${o['range']}`, baseDir, at(n, 'patches')));
-        } else patches.push(parsePatchRef(str(n, 'patches'), baseDir, at(n, 'patches')));
+          const o = mapping(n, 'patches', ['git', 'range']);
+          if (o['git'] === undefined || o['range'] === undefined) throw new UserError(`a patch range needs git: REPO and range: BASE..TIP, got ${given(n)}`, at(n, 'patches'));
+          layer.patches.push(parsePatchRef(`git:${o['git']}@${o['range']}`, baseDir, at(n, 'patches')));
+        } else layer.patches.push(parsePatchRef(str(n, 'patches'), baseDir, at(n, 'patches')));
       }
     } else if (key === 'description' || key === 'name') {
-      // Free text for people reading the file.
+      // Free text for people reading the file (and `kernel list`).
+      if (key === 'description' && v && isScalar(v) && v.value !== null) layer.description = String(v.value);
     } else {
-      throw new UserError(`unknown key '${key}' (expected source, config, patches, description)`, at(pair.key as Node, key));
+      throw unknownKey(key, TOP_KEYS, at(pair.key as Node, key));
     }
   }
-  if (!source) throw new UserError('missing source: (e.g. debian-src:6.12)', { file, line: 1 });
-  if (!config) throw new UserError('missing config: (e.g. tiny+guest+dax+lockdep)', { file, line: 1 });
-  return { source, config, patches, origin: file, sourceWhere };
+  return layer;
+}
+
+const optionSymbol = (o: OptionRef): string => o.line.slice(0, o.line.indexOf('='));
+
+/** `child` over its resolved parent, by the rule at the top of this section. */
+export function mergeSpec(parent: BuildSpec, child: SpecLayer): BuildSpec {
+  const childSymbols = new Set(child.options.map(optionSymbol));
+  const parentFragments = new Set(parent.config.fragments.map((f) => f.path));
+  return {
+    source: child.source ?? parent.source,
+    sourceWhere: child.source ? child.sourceWhere : parent.sourceWhere,
+    config: {
+      base: child.base ?? parent.config.base,
+      fragments: [...parent.config.fragments, ...child.fragments.filter((f) => !parentFragments.has(f.path))],
+      options: [...parent.config.options.filter((o) => !childSymbols.has(optionSymbol(o))), ...child.options],
+    },
+    patches: [...parent.patches, ...child.patches],
+    origin: child.file,
+    description: child.description,
+    inherits: [parent.origin, ...(parent.inherits ?? [])],
+  };
+}
+
+function resolveLayer(layer: SpecLayer, read: ReadText, chain: string[]): BuildSpec {
+  const ext = layer.extends;
+  if (!ext) {
+    if (!layer.source) throw new UserError('missing source: (e.g. debian-src:6.12), or extends: another kernel spec', { file: layer.file, line: 1 });
+    if (!layer.hasConfig) throw new UserError('missing config: (e.g. tiny+guest+dax+lockdep), or extends: another kernel spec', { file: layer.file, line: 1 });
+    return {
+      source: layer.source,
+      sourceWhere: layer.sourceWhere,
+      config: { base: layer.base ?? 'tinyconfig', fragments: layer.fragments, options: layer.options },
+      patches: layer.patches,
+      origin: layer.file,
+      description: layer.description,
+      inherits: [],
+    };
+  }
+  const here = dirname(layer.file);
+  const name = (p: string): string => relative(here, p) || basename(p);
+  const seen = chain.indexOf(ext.path);
+  if (seen >= 0) throw new UserError(`'${ext.raw}' makes a cycle: ${[...chain.slice(seen), ext.path].map(name).join(' -> ')}`, ext.where);
+  const text = read(ext.path);
+  if (text === undefined) throw new UserError(`'${ext.raw}' not found (${ext.path}); extends names a kernel spec file, relative to this one`, ext.where);
+  let parent: SpecLayer;
+  try {
+    parent = parseSpecLayer(text, ext.path);
+  } catch (e) {
+    if (e instanceof NotASpecError) throw new UserError(`'${ext.raw}' is ${e.message}`, ext.where);
+    throw e;
+  }
+  return mergeSpec(resolveLayer(parent, read, [...chain, ext.path]), layer);
+}
+
+/**
+ * A kernel-spec YAML file's text as the build it describes, `extends:` followed through `read`
+ * (parents' paths resolve against their own files). Errors name the file and line at fault.
+ */
+export function parseBuildSpecYaml(text: string, file: string, read: ReadText = () => undefined): BuildSpec {
+  return resolveLayer(parseSpecLayer(text, file), read, [file]);
 }

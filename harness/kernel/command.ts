@@ -3,20 +3,18 @@
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { listEntries, type ListedEntry } from '../util/cache.ts';
+import { listEntries } from '../util/cache.ts';
 import { cacheRoot } from '../util/paths.ts';
 import { UserError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
-import { buildKernel, loadBuildSpecFile } from './build.ts';
+import { buildKernel, configSummary, loadBuildSpecFile, prepareSpecSource, RECIPE, specFileRequest } from './build.ts';
+import { formatKernelTable, kernelRow, mib, specState, type KernelMeta, type KernelRow, type SpecCheck } from './list.ts';
 import { resolveKernel } from './resolve.ts';
+import { parseSource, type BuildSpec } from './buildspec.ts';
 import { parseKernelSpec } from './spec.ts';
 import { workspaceRoot } from './workspace.ts';
 
 const log = stderrLogger();
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 ** 2).toFixed(1)}M`;
-}
 
 async function duBytes(dir: string): Promise<number> {
   let total = 0;
@@ -35,27 +33,36 @@ async function duBytes(dir: string): Promise<number> {
   return total;
 }
 
-interface KernelRow {
-  key: string;
-  release: string;
-  spec: string;
-  patches: number;
-  size: string;
-  lastUsed: string;
-  dir: string;
+/** Entries as list rows: each spec file they came from is loaded once, to tell stale from current. */
+async function kernelRows(): Promise<KernelRow[]> {
+  const entries = (await listEntries('kernels')).sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
+  const checks = new Map<string, SpecCheck>();
+  const rows: KernelRow[] = [];
+  for (const e of entries) {
+    const meta = (e.manifest?.meta ?? {}) as KernelMeta;
+    const file = meta.specFile;
+    if (file && meta.recipe === RECIPE && !checks.has(file)) {
+      const exists = Boolean(await stat(file).catch(() => undefined));
+      checks.set(file, !exists ? { exists } : await specFileRequest(file).then((request) => ({ exists, request }), (err: unknown) => {
+        if (err instanceof UserError) return { exists, error: err.oneLine() };
+        throw err;
+      }));
+    }
+    const state = specState(meta, RECIPE, file ? checks.get(file) : undefined);
+    const config = configSummary(meta.base ?? '?', meta.fragments ?? [], meta.options ?? []);
+    rows.push(kernelRow({ key: e.key, dir: e.dir, bytes: e.bytes, lastUsed: e.lastUsed, meta }, state, config));
+  }
+  return rows;
 }
 
-function row(e: ListedEntry): KernelRow {
-  const m = (e.manifest?.meta ?? {}) as { release?: string; spec?: string; patches?: unknown[]; package?: string };
-  return {
-    key: e.key,
-    release: m.release ?? '?',
-    spec: m.spec ?? (m.package ? `debian (${m.package})` : '?'),
-    patches: Array.isArray(m.patches) ? m.patches.length : 0,
-    size: mib(e.bytes),
-    lastUsed: e.lastUsed.toISOString().slice(0, 16).replace('T', ' '),
-    dir: e.dir,
-  };
+/** A spec as `kernel source` takes it: a build spec, or a bare source such as debian-src:6.12. */
+async function buildSpecOf(raw: string): Promise<BuildSpec> {
+  // A bare source (or a misspelt one: parseSource says which it is closest to).
+  if (/^[A-Za-z-]+:/.test(raw) && !raw.startsWith('debian:')) return { source: parseSource(raw, process.cwd()), config: { base: 'tinyconfig', fragments: [], options: [] }, patches: [], origin: 'inline' };
+  const spec = parseKernelSpec(raw);
+  if (spec.kind === 'build-file') return loadBuildSpecFile(spec.path);
+  if (spec.kind === 'build') return spec.build;
+  throw new UserError(`${raw} is a prebuilt kernel with no source tree; source builds start from a source such as debian-src:6.12 (images/kernels/debug-6.12.yaml)`);
 }
 
 async function removeDir(dir: string): Promise<void> {
@@ -86,11 +93,24 @@ export function registerKernelCommands(program: Command): void {
     });
 
   kernel
+    .command('source')
+    .description('print the path of the pristine (unpatched) source tree a spec builds from, to write patches against')
+    .argument('<spec>', 'a kernel spec (images/kernels/debug-6.12.yaml, source=...) or a source: debian-src:6.12, git:REPO@REF, tree:PATH')
+    .action(async (raw: string) => {
+      const build = await buildSpecOf(raw);
+      const src = await prepareSpecSource(build, log);
+      if (build.patches.length > 0) log(`note: ${raw} applies ${build.patches.length} patch entr${build.patches.length === 1 ? 'y' : 'ies'} on top of this tree; a patch listed after them applies on top of theirs`);
+      // Build workspaces hard-link these files: an edit in place would reach every workspace.
+      log('do not edit files there (build workspaces hard-link them): copy a file out first, see "Writing a patch" in images/kernels/README.md');
+      process.stdout.write(`${src.dir}\n`);
+    });
+
+  kernel
     .command('list')
     .description('kernels in the cache (Debian packages and source builds)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const rows = (await listEntries('kernels')).sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime()).map(row);
+      const rows = await kernelRows();
       if (opts.json) {
         process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         return;
@@ -99,11 +119,7 @@ export function registerKernelCommands(program: Command): void {
         process.stdout.write(`no kernels in ${join(cacheRoot(), 'kernels')}\n`);
         return;
       }
-      const head: KernelRow = { key: 'KEY', release: 'RELEASE', spec: 'SPEC', patches: 0, size: 'SIZE', lastUsed: 'LAST USED', dir: '' };
-      const cells = (r: KernelRow, isHead = false): string[] => [r.key, r.release, isHead ? 'PATCHES' : String(r.patches), r.size, r.lastUsed, r.spec];
-      const table = [cells(head, true), ...rows.map((r) => cells(r))];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((t) => (t[i] ?? '').length)));
-      for (const t of table) process.stdout.write(t.map((c, i) => (i === t.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ') + '\n');
+      process.stdout.write(formatKernelTable(rows, process.stdout.isTTY ? process.stdout.columns : undefined) + '\n');
     });
 
   kernel

@@ -56,12 +56,16 @@ export function firstBuildError(logText: string): string | undefined {
   return lines.find((l) => /^[^\s:]+:\d+:\d+: (fatal )?error: /.test(l)) ?? lines.find((l) => /(error:|undefined reference|\*\*\*)/.test(l));
 }
 
-/** `make -jN TARGETS` with a progress line every `everyS` seconds; output goes to `logPath`. */
-export async function makeBuild(ws: Workspace, targets: string[], logPath: string, log: (s: string) => void, everyS = 20): Promise<MakeProgress> {
+/**
+ * `make -jN [VARS] TARGETS` with a progress line every `everyS` seconds; output goes to `logPath`.
+ * `vars` (`NAME=VALUE`) are for the build only, never the config targets.
+ */
+export async function makeBuild(ws: Workspace, targets: string[], logPath: string, log: (s: string) => void, o: { vars?: string[]; everyS?: number } = {}): Promise<MakeProgress> {
+  const everyS = o.everyS ?? 20;
   const out = createWriteStream(logPath);
   const t0 = Date.now();
   const p: MakeProgress = { compiled: 0, elapsedS: 0, last: '' };
-  const child = execa('make', [...makeArgs(ws), `-j${makeJobs()}`, ...targets], { env: makeEnv(), reject: false, all: true, buffer: false });
+  const child = execa('make', [...makeArgs(ws), `-j${makeJobs()}`, ...(o.vars ?? []), ...targets], { env: makeEnv(), reject: false, all: true, buffer: false });
   const timer = setInterval(() => {
     p.elapsedS = (Date.now() - t0) / 1000;
     log(formatProgress(p));
