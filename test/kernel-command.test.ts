@@ -75,7 +75,10 @@ test('kernel list: an entry is current while its spec builds it, stale after its
 });
 
 test('kernel source: the pristine tree; a patch made as the README says applies to it', async (t) => {
-  if (!existsSync('/usr/src/linux-source-6.12.tar.xz')) return t.pass('linux-source-6.12 not installed');
+  if (!existsSync('/usr/src/linux-source-6.12.tar.xz')) {
+    t.pass('linux-source-6.12 not installed');
+    return;
+  }
   const r = await daxlab(['kernel', 'source', 'scenarios/pin-duration/known-bad-kernel.yaml']);
   t.is(r.exitCode, 0, String(r.stderr));
   const src = String(r.stdout).trim();
