@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applySeries, expandPatches } from '../harness/kernel/patches.ts';
-import { applyFailureError, isMbox, orderPatchFiles, parseGitAmFailure, parsePatchFailure, parseQuiltSeries, patchSections, touchedFiles } from '../harness/kernel/series.ts';
+import { applyFailureError, isMbox, orderPatchFiles, parseGitAmFailure, parsePatchFailure, parseQuiltSeries, patchSections, patchSubject, touchedFiles } from '../harness/kernel/series.ts';
 import { UserError } from '../harness/util/errors.ts';
 
 const data = join(import.meta.dirname, 'data', 'kernel');
@@ -69,4 +69,11 @@ test('a real patch that does not apply: one line naming the patch file, file and
 test('a directory of patches is applied in numeric order', async (t) => {
   const list = await expandPatches([{ kind: 'path', path: patches }], noScratch);
   t.deepEqual(list.map((p) => p.label.split('/').pop()), ['0001-dax-name-the-pfn.mbox', 'broken.mbox', 'broken.patch']);
+});
+
+test('patch subject: a bare diff -u has none (the fallback, not its hunk header); prose before the diff is one', (t) => {
+  const bare = '--- a/fs/dax.c\n+++ b/fs/dax.c\n@@ -178,6 +178,7 @@\n  * this index used to be a PMD entry.\n  */\n+/* a comment */\n';
+  t.is(patchSubject(bare, 'my-fix.patch'), 'my-fix.patch');
+  t.is(patchSubject(`dax: say why\n\nMore words.\n---\n${bare}`, 'f'), 'dax: say why');
+  t.is(patchSubject(`diff --git a/fs/dax.c b/fs/dax.c\n${bare}`, 'f'), 'f');
 });

@@ -210,10 +210,15 @@ export function splitMbox(text: string): string[] {
   return starts.map((s, i) => text.slice(s, starts[i + 1] ?? text.length));
 }
 
-/** `Subject:` without the `[PATCH n/m]` tag, folded lines joined; else the first prose line. */
+/**
+ * `Subject:` without the `[PATCH n/m]` tag, folded lines joined; else the first prose line before
+ * the diff (a bare `diff -u` has none: then `fallback`, never a hunk header or a context line).
+ */
 export function patchSubject(text: string, fallback: string): string {
   const m = /^Subject: *(.*(?:\n[ \t].*)*)/m.exec(text.split(/\n\n/)[0] ?? '') ?? /^Subject: *(.*(?:\n[ \t].*)*)/m.exec(text);
   if (m?.[1]) return m[1].replace(/\n[ \t]+/g, ' ').replace(/^\[[^\]]*\]\s*/, '').trim();
-  const first = text.split('\n').find((l) => l.trim() && !/^(diff |--- |\+\+\+ |Index: )/.test(l));
+  const lines = text.split('\n');
+  const diffAt = lines.findIndex((l) => /^(diff |--- |Index: )/.test(l));
+  const first = lines.slice(0, diffAt < 0 ? lines.length : diffAt).find((l) => l.trim() && l.trim() !== '---');
   return first?.trim().slice(0, 120) ?? fallback;
 }
