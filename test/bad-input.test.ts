@@ -62,6 +62,7 @@ const cases: Case[] = [
   { name: 'required field missing', args: run(`${B}/no-reproducer.yaml`), expect: at(`${B}/no-reproducer.yaml`, 1, 'reproducer', 'required field is missing') },
   { name: 'pmem too large', args: run(`${B}/pmem-huge.yaml`), expect: at(`${B}/pmem-huge.yaml`, 3, 'pmem', 'pmem size 100T is outside 64M\\.\\.64G') },
   { name: 'pmem too small', args: run(`${B}/pmem-tiny.yaml`), expect: at(`${B}/pmem-tiny.yaml`, 3, 'pmem', 'pmem size 1M is outside') },
+  { name: 'pmem too small for xfs', args: run(`${B}/xfs-pmem-small.yaml`), expect: at(`${B}/xfs-pmem-small.yaml`, 5, 'pmem', 'pmem size 256M is too small for xfs \\(mkfs\\.xfs refuses filesystems under 300 MB; use 512M or more\\)$') },
   { name: 'pmem not 2M aligned', args: run(`${B}/pmem-unaligned.yaml`), expect: at(`${B}/pmem-unaligned.yaml`, 3, 'pmem', 'pmem size must be a multiple of 2M') },
   { name: 'pmem not a size', args: run(`${B}/pmem-not-size.yaml`), expect: at(`${B}/pmem-not-size.yaml`, 3, 'pmem', "not a size: 'lots'") },
   { name: 'duplicate YAML key', args: run(`${B}/duplicate-key.yaml`), expect: at(`${B}/duplicate-key.yaml`, 4, undefined, 'YAML syntax: Map keys must be unique') },
@@ -150,6 +151,15 @@ const cases: Case[] = [
   { name: '--boot-timeout -1', args: run(`${B}/good.yaml`, '--boot-timeout', '-1'), expect: plain('--boot-timeout must be a positive number of seconds') },
   { name: '--resume of a run that does not exist', args: run('--resume', 'no-such-run'), expect: plain("no run 'no-such-run' \\(expected a run id under ") },
   { name: '--resume with scenario arguments', args: run(`${B}/good.yaml`, '--resume', 'no-such-run'), expect: plain('--resume takes the scenarios of the interrupted run') },
+  // Scenario overrides on the command line.
+  { name: '--fs with a misspelt filesystem', args: run(`${B}/good.yaml`, '--fs', 'ext4,xsf'), expect: plain("--fs: 'xsf' is not one of ext4, xfs \\(did you mean 'xfs'\\?\\)$") },
+  { name: '--dax with an unknown mode', args: run(`${B}/good.yaml`, '--dax', 'sometimes'), expect: plain("--dax: 'sometimes' is not one of always, never, inode$") },
+  { name: '--repetitions 0', args: run(`${B}/good.yaml`, '--repetitions', '0'), expect: plain("--repetitions must be 1\\.\\.10000, got '0'$") },
+  { name: '--timeout that is not a duration', args: run(`${B}/good.yaml`, '--timeout', '5 minutes'), expect: plain("--timeout: not a duration: '5 minutes'") },
+  { name: 'reproducer arguments with two scenarios', args: run(`${B}/good.yaml`, 'test/data/scenarios/tl-one', '--', '-n', '3'), expect: plain('reproducer arguments after -- need exactly one scenario \\(2 given\\)$') },
+  { name: '--fs xfs on a scenario whose pmem is too small for it', args: run('test/data/scenarios/tl-one', '--fs', 'xfs'), expect: plain("scenario 'tl-one' with --fs xfs: pmem 256M is too small for xfs \\(mkfs\\.xfs refuses filesystems under 300 MB; use 512M or more\\); add --pmem 512M$") },
+  { name: '--pmem that is not a size', args: run(`${B}/good.yaml`, '--pmem', 'big'), expect: plain("--pmem must be a size of 64M\\.\\.64G, a multiple of 2M, got 'big'$") },
+  { name: '--resume with an override', args: run('--resume', 'no-such-run', '--fs', 'xfs'), expect: plain('--resume runs the rest of the interrupted run as it started') },
   // Kernels given to `run`.
   { name: 'unknown Debian kernel series', args: run(`${B}/good.yaml`, '--kernel', 'debian:5.10'), expect: plain("unknown Debian kernel series '5\\.10' \\(known: debian:6\\.1, debian:6\\.12\\)") },
   { name: 'unrecognised kernel spec', args: run(`${B}/good.yaml`, '--kernel', 'linux-latest'), expect: plain("unrecognised kernel spec 'linux-latest'") },

@@ -2,7 +2,7 @@
 // pending work item has a result, the run is cancelled, or a kernel cannot boot at all. A guest
 // that dies mid-step costs that step only; what is left runs in a fresh boot. Everything it learns
 // goes to the recorder as events; it never exits the process.
-import { planBoot, shareForGuest, type WorkItem } from '../plan/plan.ts';
+import { planBoot, sameBoot, shareForGuest, type WorkItem } from '../plan/plan.ts';
 import type { GuestOutcome } from '../qemu/guest.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { bootOnce, errorStepEvent, type BootResult } from './boot.ts';
@@ -111,7 +111,7 @@ export async function execute(o: ExecuteOptions): Promise<ExecuteResult> {
           fail(new Error(`work item ${first.key} names kernel '${first.kernel}', which was not prepared`));
           break;
         }
-        const batch = shareForGuest(avail.filter((i) => i.kernel === pk.name && i.slot === first.slot), o.concurrency - running);
+        const batch = shareForGuest(avail.filter((i) => i.kernel === pk.name && sameBoot(i, first)), o.concurrency - running);
         const plan = planBoot(batch, { pmemBytes: Math.max(...batch.map((i) => scenarioById.get(i.scenario)?.pmemBytes ?? 1024 ** 3)) });
         const boot = nextBoot++;
         for (const i of batch) inFlight.add(i.key);

@@ -25,6 +25,13 @@ export interface WorkItem {
   scratchIops?: number | undefined;
   /** Destructive (e.g. tears down the namespace): runs alone in a boot after the others. */
   ownBoot: boolean;
+  /** Items share a boot only with items of the same group (boot: per-variant gives each variant one). */
+  bootGroup?: string | undefined;
+}
+
+/** Whether two items may run in one boot: same A/B slot and same boot group. */
+export function sameBoot(a: WorkItem, b: WorkItem): boolean {
+  return a.slot === b.slot && a.bootGroup === b.bootGroup;
 }
 
 export function variantName(v: Variant): string {
@@ -50,6 +57,7 @@ export function workItems(kernel: string, scenarios: Scenario[], binaries: Map<s
             scratch: s.scratch,
             scratchIops: s.scratchIops,
             ownBoot: s.ownBoot ?? false,
+            ...(s.bootPerVariant ? { bootGroup: `${kernel}/${s.id}:${fs}:${dax}` } : {}),
           });
         }
       }

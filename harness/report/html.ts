@@ -5,6 +5,7 @@
 import type { AbReport } from '../ab/types.ts';
 import { variantName } from '../plan/plan.ts';
 import { oneShotText } from '../results/once.ts';
+import { describeOverrides } from '../scenario/overrides.ts';
 import { runOutcome, tableRows } from '../results/table.ts';
 import type { BootRecord, RunFinding, RunSummary, StepResult } from '../results/types.ts';
 import { describe, formatValue } from '../stats/summary.ts';
@@ -205,6 +206,7 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
       ['finished', text(s.finishedAt ?? '–', 40)],
       ['command', `<code>daxlab ${text(s.command.join(' '), o.maxCell * 2)}</code>`],
       ['scenarios', s.scenarios.map((x) => `${text(x.id, 80)} <span class="dim">${text(x.reproducer, o.maxCell)}</span>`).join('<br>')],
+      ...(s.overrides ? [['overrides', text(describeOverrides(s.overrides), o.maxCell * 2)] as [string, string]] : []),
     ]),
     `</div>`,
     `<p class="dim">time: ${phases || '–'}</p>`,

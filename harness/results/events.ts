@@ -3,12 +3,13 @@
 // report.html are views rebuilt from it (results/view.ts). Schemas are zod so a reader says
 // which line is corrupt instead of trusting it. Pure.
 import { z } from 'zod';
+import { DAX_MODES, FILESYSTEMS } from '../scenario/schema.ts';
 
 export const EVENT_VERSION = 1;
 
 const num = z.number();
 const str = z.string();
-const variant = z.object({ fs: z.enum(['ext4', 'xfs']), dax: z.enum(['always', 'never', 'inode']) });
+const variant = z.object({ fs: z.enum(FILESYSTEMS), dax: z.enum(DAX_MODES) });
 const status = z.enum(['pass', 'fail', 'skip', 'error', 'timeout', 'hung', 'crashed']);
 const frame = z.object({ fn: str, offset: str.optional(), file: str.optional(), line: num.optional() });
 const stepFinding = z.object({ kind: str, title: str, corrupted: z.boolean(), line: num, allowed: z.boolean() });
@@ -30,6 +31,16 @@ export const KernelRecordSchema = z.object({
 /** slot: the A/B design's boot slot an item belongs to (harness/ab/design.ts); items of one slot share a boot. */
 export const ItemRecordSchema = z.object({ key: str, kernel: str, scenario: str, variant, rep: num, slot: num.optional() });
 
+const OverridesSchema = z.object({
+  filesystems: z.array(z.enum(FILESYSTEMS)).optional(),
+  daxModes: z.array(z.enum(DAX_MODES)).optional(),
+  repetitions: num.optional(),
+  timeoutS: num.optional(),
+  pmemBytes: num.optional(),
+  args: z.array(str).optional(),
+  bootPerVariant: z.boolean().optional(),
+});
+
 export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({
     ...base,
@@ -41,6 +52,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     guest: z.object({ cpus: num, memBytes: num, pmemBytes: num, append: z.array(str).optional(), clock: z.enum(['host', 'icount']).optional() }),
     /** Guests allowed at once; timing comparisons want 1. */
     concurrency: num,
+    /** Command-line changes to every scenario (scenario/overrides.ts). */
+    overrides: OverridesSchema.optional(),
   }),
   z.object({ ...base, type: z.literal('run-resumed'), command: z.array(str) }),
   z.object({ ...base, type: z.literal('kernel-ready'), kernel: KernelRecordSchema, phases: z.record(str, num) }),

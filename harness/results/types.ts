@@ -2,6 +2,7 @@
 // Versioned so a results database and A/B tooling can read old runs. Schema 2: several kernels
 // per run; work-item keys are `KERNEL/scenario:fs:dax:rN`.
 import type { Variant } from '../plan/plan.ts';
+import type { ScenarioOverrides } from '../scenario/overrides.ts';
 import type { KernelRecord } from './events.ts';
 
 export type { KernelRecord } from './events.ts';
@@ -88,7 +89,6 @@ export interface BootRecord {
   artifacts?: { rule: string; why: string; title: string; line: number; step: number | undefined; fromStep: number }[];
 }
 
-/** A boot or some of its steps run again, and why. */
 /** A one-shot report (results/once.ts) and the later steps of its boot that could not show it again. */
 export interface OneShotNote {
   boot: number;
@@ -100,6 +100,7 @@ export interface OneShotNote {
   later: string[];
 }
 
+/** A boot or some of its steps run again, and why. */
 export interface RetryRecord {
   boot: number;
   scope: 'boot' | 'step';
@@ -122,6 +123,8 @@ export interface RunSummary {
   kernels: KernelRecord[];
   scenarios: { id: string; title: string; file: string; reproducer: string; allowFindings: string[] }[];
   guest: { cpus: number; memBytes: number; pmemBytes: number; append?: string[] | undefined; clock?: 'host' | 'icount' | undefined };
+  /** Command-line changes to every scenario (--fs, --dax, --repetitions, --timeout, -- ARGS, --boot-per-variant). */
+  overrides?: ScenarioOverrides;
   /** Guests that were allowed to run at once. */
   concurrency: number;
   /** Wall time of the preparation phases, ms. */

@@ -47,6 +47,7 @@ export class RunView {
         scenarios: e.scenarios,
         guest: e.guest,
         concurrency: e.concurrency,
+        ...(e.overrides ? { overrides: e.overrides } : {}),
         phases: {},
         boots: [],
         steps: [],

@@ -6,17 +6,20 @@ import { writeRunReport } from '../report/command.ts';
 import { checkOutDir } from '../results/store.ts';
 import { oneShotText } from '../results/once.ts';
 import { renderTable, tableRows } from '../results/table.ts';
+import { hasOverrides, parseOverrides, type OverrideFlags } from '../scenario/overrides.ts';
 import { UserError } from '../util/errors.ts';
 import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from './guest-flags.ts';
 import { progressRenderer } from './progress.ts';
 import { run } from './runner.ts';
 
-interface RunFlags extends GuestFlags {
+interface RunFlags extends GuestFlags, OverrideFlags {
   kernel?: string[];
   out?: string;
   jobs?: string;
   resume?: string;
 }
+
+const collect = (v: string, acc: string[] = []): string[] => [...acc, v];
 
 export interface RunCancel {
   signal: AbortSignal;
@@ -32,9 +35,22 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
     .option('-k, --kernel <spec>', `kernel, repeatable ([NAME=]SPEC; default ${DEFAULT_KERNEL}): debian:6.12, debian:6.1, a bzImage path[,modules=DIR], a kernel spec YAML (images/kernels/*.yaml), or source=...,config=...,patches=...`, (v: string, acc: string[] = []) => [...acc, v])
     .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
     .option('-j, --jobs <n>', 'guests at once (default: as many as host CPUs and free memory allow)')
-    .option('--resume <run>', 'continue an interrupted run (run id or results dir) without redoing finished steps');
-  addGuestOptions(cmd).action(async (scenarios: string[], f: RunFlags) => {
+    .option('--resume <run>', 'continue an interrupted run (run id, results dir or latest) without redoing finished steps')
+    .option('--fs <list>', 'filesystems instead of the scenarios\' own: ext4, xfs (comma-separated or repeated)', collect)
+    .option('--dax <list>', 'DAX modes instead of the scenarios\' own: always, never, inode', collect)
+    .option('--repetitions <n>', 'repetitions of each variant instead of the scenarios\' own')
+    .option('--timeout <duration>', 'step timeout instead of the scenarios\' own (seconds, or e.g. 90s, 2m)')
+    .option('--pmem <size>', 'NVDIMM size instead of the scenarios\' own (e.g. 2G)')
+    .option('--boot-per-variant', 'each filesystem/DAX variant in a boot of its own (for once-per-boot reports: lockdep, WARN_ON_ONCE)')
+    .usage('[options] [scenario...] [-- reproducer args]');
+  addGuestOptions(cmd).action(async (operands: string[], f: RunFlags) => {
       const guest = guestSettings(f);
+      // Everything after `--` is the reproducer's; commander hands it over mixed into the operands.
+      const dd = process.argv.indexOf('--');
+      const reproArgs = dd >= 0 ? process.argv.slice(dd + 1) : [];
+      const scenarios = operands.slice(0, operands.length - reproArgs.length);
+      const overrides = parseOverrides(f, reproArgs);
+      if (f.resume && hasOverrides(overrides)) throw new UserError('--resume runs the rest of the interrupted run as it started; give no --fs/--dax/--repetitions/--timeout/--pmem/--boot-per-variant or reproducer arguments');
       if (f.resume && scenarios.length) throw new UserError('--resume takes the scenarios of the interrupted run; give no scenario arguments');
       if (f.resume && f.kernel) throw new UserError('--resume takes the kernels of the interrupted run; give no --kernel');
       const jobs = f.jobs === undefined ? 'auto' : intFlag('--jobs', f.jobs, 64);
@@ -48,6 +64,7 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
         guest,
         concurrency: jobs,
         resume: f.resume,
+        overrides,
         command: process.argv.slice(2),
         progress: progressRenderer({ write: (s) => process.stderr.write(s), tty: Boolean(process.stderr.isTTY) && !process.env['CI'] }),
         signal: cancel.signal,

@@ -20,6 +20,7 @@ import type { Accel, TcgThread } from '../qemu/args.ts';
 import { defaultResultsRoot, findRunDir, newRunId } from '../results/store.ts';
 import type { RunSummary } from '../results/types.ts';
 import { loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
+import { applyOverrides, describeOverrides, hasOverrides, type ScenarioOverrides } from '../scenario/overrides.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { UserError } from '../util/errors.ts';
 import { hashFile } from '../util/hash.ts';
@@ -36,6 +37,8 @@ export interface RunOptions {
   /** Guests at once; auto: as many as host CPUs and free memory allow (engine/concurrency.ts). */
   concurrency: number | 'auto';
   resume?: string | undefined;
+  /** Command-line changes to every scenario; a resumed run keeps those it started with. */
+  overrides?: ScenarioOverrides | undefined;
   command: string[];
   progress: ProgressFn;
   /** Cancels the run: guests are killed, finished steps stay, the rest is pending for --resume. */
@@ -57,7 +60,7 @@ async function qemuVersion(): Promise<string> {
 }
 
 /** A new run directory and its run-started event (host, scenarios, guest shape). */
-export async function startRecording(o: { outDir?: string | undefined; command: string[]; scenarios: readonly Scenario[]; guest: GuestSettings; concurrency: number }): Promise<RunRecorder> {
+export async function startRecording(o: { outDir?: string | undefined; command: string[]; scenarios: readonly Scenario[]; guest: GuestSettings; concurrency: number; overrides?: ScenarioOverrides | undefined }): Promise<RunRecorder> {
   const runId = newRunId();
   const rec = RunRecorder.create(o.outDir ?? join(defaultResultsRoot(), runId));
   const { guest, scenarios } = o;
@@ -71,6 +74,7 @@ export async function startRecording(o: { outDir?: string | undefined; command: 
     ),
     guest: { cpus: guest.cpus, memBytes: guest.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(guest.append?.length ? { append: guest.append } : {}), ...(guest.clock === 'icount' ? { clock: 'icount' as const } : {}) },
     concurrency: o.concurrency,
+    ...(o.overrides && hasOverrides(o.overrides) ? { overrides: o.overrides } : {}),
   });
   return rec;
 }
@@ -92,7 +96,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       resumed.close();
       throw new UserError(`run ${s.runId} is already complete`);
     }
-    scenarios = await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)));
+    scenarios = applyOverrides(await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file))), s.overrides ?? {});
     specs = s.kernels.map((k) => ({ name: k.name, spec: k.spec }));
     // A resumed run boots its guests the way the run started.
     guest = { ...o.guest, cpus: s.guest.cpus, memBytes: s.guest.memBytes, append: s.guest.append, clock: s.guest.clock };
@@ -100,18 +104,20 @@ export async function run(o: RunOptions): Promise<RunResult> {
   } else {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
+    scenarios = applyOverrides(scenarios, o.overrides ?? {});
     specs = nameKernelSpecs(o.kernels);
   }
   try {
-    // Fail fast, cheapest first: kernel specs, then prebuilt kernels (a file or one package), then
-    // the reproducers, and only then source builds, so a C typo never waits for make.
+    // Fail fast, cheapest first: kernel specs, then the reproducers, then prebuilt kernels (a file
+    // or one package), and only then source builds, so a C typo never waits for make.
     const phases: Record<string, number> = {};
     const parsed = specs.map((k) => ({ ...k, parsed: parseKernelSpec(k.spec) }));
     for (const k of parsed) if (k.parsed.kind === 'build-file') await loadBuildSpecFile(k.parsed.path);
     await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], guest.firmware === 'seabios' ? [] : [QBOOT], log));
+    // gcc takes a second; a first download of a Debian kernel takes a minute: compile first.
+    const binaries = await timed(phases, 'compileMs', () => compileScenarios(scenarios, log));
     const resolved = new Map<string, Kernel>();
     for (const k of parsed) if (k.parsed.kind === 'debian' || k.parsed.kind === 'bzimage') resolved.set(k.name, await timed(phases, `${k.name}/kernelMs`, () => resolveKernel(k.spec, log)));
-    const binaries = await timed(phases, 'compileMs', () => compileScenarios(scenarios, log));
     const kernels: PreparedKernel[] = [];
     for (const k of parsed) {
       const pk = await prepareKernel(k.name, k.spec, { accel: o.accel, tcgThread, log }, resolved.get(k.name));
@@ -137,7 +143,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
       rec = resumed;
       rec.emit({ type: 'run-resumed', command: o.command });
     } else {
-      rec = await startRecording({ outDir: o.outDir, command: o.command, scenarios, guest, concurrency });
+      rec = await startRecording({ outDir: o.outDir, command: o.command, scenarios, guest, concurrency, overrides: o.overrides });
     }
     o.onRecording?.();
     for (const pk of kernels) rec.emit({ type: 'kernel-ready', kernel: kernelRecord(pk), phases: pk.phases });
@@ -145,6 +151,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     const summary = rec.summary;
     if (resumed) log(`resuming ${summary.runId}: ${summary.steps.length} steps done, ${summary.pending.length} to go`);
     log(`results: ${rec.dir}`);
+    if (summary.overrides) log(`scenario overrides: ${describeOverrides(summary.overrides)}`);
     log(`up to ${concurrency} guest${concurrency > 1 ? 's' : ''} at once (${guest.cpus} vCPU${guest.cpus > 1 ? 's' : ''} each${o.concurrency === 'auto' ? '; -j to change' : ''})`);
 
     let status: 'completed' | 'interrupted' | 'failed' = 'completed';

@@ -7,7 +7,7 @@ import { UserError } from '../util/errors.ts';
 import { displayPath, scenariosDir } from '../util/paths.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { formatSize } from './units.ts';
-import { PMEM_MAX, PMEM_MIN, scenarioSchema, type Scenario } from './schema.ts';
+import { PMEM_MAX, PMEM_MIN, pmemTooSmall, scenarioSchema, type Scenario } from './schema.ts';
 
 /** Line of the node at `path` (or of the key `key` inside it), 1-based. */
 function lineOf(doc: Document, lc: LineCounter, path: (string | number)[], key?: string): number | undefined {
@@ -162,6 +162,8 @@ export function parseScenarioText(text: string, file: string): Scenario {
     throw new UserError(`pmem size ${formatSize(f.pmem)} is outside ${formatSize(PMEM_MIN)}..${formatSize(PMEM_MAX)}`, at('pmem'));
   }
   if (f.pmem % (2 * 1024 ** 2) !== 0) throw new UserError(`pmem size must be a multiple of 2M (fsdax alignment)`, at('pmem'));
+  const small = pmemTooSmall(f.pmem, f.filesystem);
+  if (small) throw new UserError(`pmem size ${formatSize(f.pmem)} is ${small}`, at('pmem'));
   if (f.scratch_iops !== undefined && !f.scratch) throw new UserError(`scratch_iops needs scratch: true`, at('scratch_iops'));
   if (!f.reproducer.endsWith('.c')) throw new UserError(`reproducer must be a .c file`, at('reproducer'));
   const dir = dirname(resolve(file));

@@ -8,6 +8,7 @@ export const DAX_MODES = ['always', 'never', 'inode'] as const;
 export type Filesystem = (typeof FILESYSTEMS)[number];
 export type DaxMode = (typeof DAX_MODES)[number];
 export const BETTER = ['lower', 'higher', 'none'] as const;
+export const BOOT_MODES = ['shared', 'per-variant'] as const;
 
 /** A scalar or a list in YAML; always a non-empty list after parsing. */
 const oneOrMany = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(t).min(1));
@@ -48,6 +49,11 @@ export const scenarioSchema = z
     default: z.boolean().default(false),
     /** Destroys or reconfigures the guest's devices (e.g. tears the namespace down): each of its runs gets a boot of its own, after the others. */
     own_boot: z.boolean().default(false),
+    /**
+     * shared: all variants in one boot (fast). per-variant: each filesystem/DAX variant in a boot of
+     * its own, for reports a kernel prints once per boot (lockdep, WARN_ON_ONCE).
+     */
+    boot: z.enum(BOOT_MODES).default('shared'),
     // Catalog metadata: what the entry checks and what a correct kernel does.
     checks: z.string().optional(),
     references: z.array(z.string()).default([]),
@@ -89,6 +95,8 @@ export interface Scenario {
   isDefault: boolean;
   /** Run in a boot of its own, after the others (scenario field own_boot). */
   ownBoot?: boolean;
+  /** Each filesystem/DAX variant in a boot of its own (scenario field boot: per-variant). */
+  bootPerVariant?: boolean;
   checks: string;
   references: string[];
   requires: string[];
@@ -103,3 +111,10 @@ export interface Scenario {
 /** Limits of the emulated NVDIMM: below 16 MiB fsdax has no room, and the file is a host file. */
 export const PMEM_MIN = 64 * 1024 ** 2;
 export const PMEM_MAX = 64 * 1024 ** 3;
+/** mkfs.xfs refuses filesystems under 300 MB; an fsdax namespace on 512M of pmem is above it. */
+export const XFS_MIN_PMEM = 512 * 1024 ** 2;
+
+/** Why `pmemBytes` cannot hold the filesystems, or undefined when it can. */
+export function pmemTooSmall(pmemBytes: number, filesystems: readonly Filesystem[]): string | undefined {
+  return filesystems.includes('xfs') && pmemBytes < XFS_MIN_PMEM ? `too small for xfs (mkfs.xfs refuses filesystems under 300 MB; use 512M or more)` : undefined;
+}

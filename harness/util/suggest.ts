@@ -8,7 +8,8 @@ export function closest(given: string, known: readonly string[]): string | undef
   const max = g.length <= 4 ? 1 : 2;
   let best: { name: string; d: number } | undefined;
   for (const k of known) {
-    const d = leven(g, k.toLowerCase(), { maxDistance: max + 1 });
+    const kl = k.toLowerCase();
+    const d = isOneSwap(g, kl) ? 1 : leven(g, kl, { maxDistance: max + 1 });
     if (d <= max && (!best || d < best.d)) best = { name: k, d };
   }
   return best?.name;
@@ -18,4 +19,12 @@ export function closest(given: string, known: readonly string[]): string | undef
 export function didYouMean(given: string, known: readonly string[]): string {
   const c = closest(given, known);
   return c !== undefined && c !== given ? ` (did you mean '${c}'?)` : '';
+}
+
+/** `xsf` for `xfs`: two neighbours swapped, the commonest typo, which Levenshtein counts as two edits. */
+function isOneSwap(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const diff = [...a].flatMap((c, i) => (c === b[i] ? [] : [i]));
+  const [i, j] = diff;
+  return diff.length === 2 && i !== undefined && j === i + 1 && a[i] === b[j] && a[j] === b[i];
 }
