@@ -111,9 +111,8 @@ function cut(s: string, n: number, keep: 'start' | 'end'): string {
 
 interface Column {
   head: string;
+  /** The cell cut to `w` columns (Infinity: in full). */
   cell: (r: KernelRow, w: number) => string;
-  /** Narrowest it may be cut to; absent: never cut. */
-  min?: number;
 }
 
 const patchCell = (r: KernelRow): string => (r.patches === 0 ? '-' : r.firstPatch ? `${r.patches}: ${r.firstPatch}${r.patches > 1 ? ` (+${r.patches - 1})` : ''}` : String(r.patches));
@@ -123,14 +122,12 @@ const COLUMNS: Record<string, Column> = {
   release: { head: 'RELEASE', cell: (r) => r.release },
   spec: {
     head: 'SPEC',
-    min: 24,
     // The state mark is never cut: it is what the row is about when it is there.
     cell: (r, w) => cut(r.spec, Math.max(8, w - MARK[r.state].length), 'end') + MARK[r.state],
   },
-  config: { head: 'CONFIG', min: 16, cell: (r, w) => cut(r.config, w, 'start') },
+  config: { head: 'CONFIG', cell: (r, w) => cut(r.config, w, 'start') },
   patches: {
     head: 'PATCHES',
-    min: 16,
     cell: (r, w) => {
       const full = patchCell(r);
       if (full.length <= w || !r.firstPatch || r.patches === 0) return cut(full, w, 'start');
@@ -145,36 +142,63 @@ const COLUMNS: Record<string, Column> = {
 };
 
 const ORDER = ['key', 'release', 'spec', 'config', 'patches', 'size', 'lastUsed'];
-/** Cut first, in this order, down to their minimum widths. */
-const SHRINK = ['patches', 'config', 'spec'];
-/** Left out, in this order, when cutting is not enough. */
-const DROP = ['key', 'lastUsed', 'size', 'config'];
+/** Columns that may be cut: [comfortable, narrowest] widths. */
+const CUTTABLE: Record<string, [number, number]> = { spec: [32, 24], config: [24, 16], patches: [24, 16] };
+/**
+ * Tried in order until one fits: cut to comfortable widths, then without KEY (the release
+ * carries the key's hash), then cut further, then without LAST USED, SIZE, CONFIG.
+ */
+const LAYOUTS: { drop: string[]; floor: 0 | 1 }[] = [
+  { drop: [], floor: 0 },
+  { drop: ['key'], floor: 0 },
+  { drop: ['key'], floor: 1 },
+  { drop: ['key', 'lastUsed'], floor: 1 },
+  { drop: ['key', 'lastUsed', 'size'], floor: 1 },
+  { drop: ['key', 'lastUsed', 'size', 'config'], floor: 1 },
+];
 
 /**
- * The table; with `width` (a terminal's), columns are cut and, if that is not enough, left
- * out (said under the table) so that a line fits. Without a width nothing is cut.
+ * Widths for the cuttable columns sharing `room`: none below its floor (or its natural width if
+ * smaller), the rest shared out evenly, the narrowest served first (water-filling).
+ */
+function shareRoom(natural: Map<string, number>, floors: Map<string, number>, room: number): Map<string, number> | undefined {
+  const ids = [...natural.keys()].sort((a, b) => (natural.get(a) ?? 0) - (natural.get(b) ?? 0));
+  const out = new Map(ids.map((id) => [id, Math.min(natural.get(id) ?? 0, floors.get(id) ?? 0)]));
+  let left = room - [...out.values()].reduce((a, b) => a + b, 0);
+  if (left < 0) return undefined;
+  ids.forEach((id, i) => {
+    const want = (natural.get(id) ?? 0) - (out.get(id) ?? 0);
+    const give = Math.min(want, Math.floor(left / (ids.length - i)));
+    out.set(id, (out.get(id) ?? 0) + give);
+    left -= give;
+  });
+  return out;
+}
+
+/**
+ * The table; with `width` (a terminal's), long cells are cut and, if that is not enough,
+ * columns left out (said under the table) so that a line fits. Without a width nothing is cut.
  */
 export function formatKernelTable(rows: KernelRow[], width?: number): string {
   const clean = rows.map((r) => ({ ...r, spec: r.spec.replace(CONTROL, '?'), config: r.config.replace(CONTROL, '?'), firstPatch: r.firstPatch?.replace(CONTROL, '?') }));
-  let shown = [...ORDER];
   const natural = (id: string): number => {
     const c = COLUMNS[id]!;
     return Math.max(c.head.length, ...clean.map((r) => c.cell(r, Infinity).length));
   };
-  let widths = new Map<string, number>();
-  for (;;) {
-    widths = new Map(shown.map((id) => [id, natural(id)]));
-    const total = (): number => [...widths.values()].reduce((a, b) => a + b, 0) + 2 * (widths.size - 1);
-    if (width === undefined) break;
-    for (const id of SHRINK) {
-      const w = widths.get(id);
-      const min = Math.max(COLUMNS[id]?.min ?? 0, COLUMNS[id]?.head.length ?? 0);
-      if (w === undefined || total() <= width) continue;
-      widths.set(id, Math.max(min, w - (total() - width)));
+  let shown = [...ORDER];
+  let widths = new Map(shown.map((id) => [id, natural(id)]));
+  const total = (w: Map<string, number>): number => [...w.values()].reduce((a, b) => a + b, 0) + 2 * (w.size - 1);
+  if (width !== undefined && total(widths) > width) {
+    for (const layout of LAYOUTS) {
+      shown = ORDER.filter((id) => !layout.drop.includes(id));
+      const fixed = shown.filter((id) => !CUTTABLE[id]);
+      const cuttable = shown.filter((id) => CUTTABLE[id]);
+      const room = width - fixed.reduce((a, id) => a + natural(id), 0) - 2 * (shown.length - 1);
+      const floors = new Map(cuttable.map((id) => [id, Math.max(COLUMNS[id]!.head.length, CUTTABLE[id]![layout.floor])]));
+      const shared = shareRoom(new Map(cuttable.map((id) => [id, natural(id)])), floors, room);
+      widths = new Map(shown.map((id) => [id, shared?.get(id) ?? natural(id)]));
+      if (shared) break;
     }
-    const drop = DROP.find((id) => shown.includes(id));
-    if (total() <= width || drop === undefined) break;
-    shown = shown.filter((id) => id !== drop);
   }
   const head = shown.map((id) => COLUMNS[id]!.head);
   const data = clean.map((r) => shown.map((id) => COLUMNS[id]!.cell(r, widths.get(id) ?? Infinity)));
