@@ -130,6 +130,10 @@ test('extends errors: missing file, cycle, self, not a spec, each at the extends
   // A real spec with a mistake in it is reported where the mistake is, in the parent.
   t.is(line({ '/k/a.yaml': 'extends: p.yaml\n', '/k/p.yaml': 'source: debian-src:6.12\nconfig: tiny\npatchs: [x]\n' }, '/k/a.yaml'), "/k/p.yaml:3: patchs: unknown key 'patchs' (did you mean 'patches'?) (expected extends, source, config, patches, description)");
   t.is(line({ '/k/a.yaml': 'extends:\n' }, '/k/a.yaml'), '/k/a.yaml:1: extends: expected a string, got nothing');
+  // Paths that never repeat (a directory symlinked to itself) still end.
+  const deep = (p: string): string | undefined => (p.endsWith('a.yaml') ? 'extends: d/a.yaml\n' : undefined);
+  const e = t.throws(() => parseBuildSpecYaml('extends: d/a.yaml\n', '/k/a.yaml', deep), { instanceOf: UserError }) as UserError;
+  t.regex(e.oneLine(), /^\/k(\/d)+\/a\.yaml:1: extends: 'd\/a\.yaml': more than 32 levels of extends/);
 });
 
 test('a root spec still needs source and config; unknown keys get a did-you-mean; bad values are echoed', (t) => {
@@ -148,6 +152,7 @@ test('a root spec still needs source and config; unknown keys get a did-you-mean
 
 test('the shipped specs that extend debug-6.12 are exactly it plus their own patches', async (t) => {
   const { readdir } = await import('node:fs/promises');
+  const { existsSync } = await import('node:fs');
   const { loadBuildSpecFile } = await import('../harness/kernel/build.ts');
   const root = join(import.meta.dirname, '..');
   const debug = await loadBuildSpecFile(join(root, 'images', 'kernels', 'debug-6.12.yaml'));
@@ -157,8 +162,8 @@ test('the shipped specs that extend debug-6.12 are exactly it plus their own pat
   ];
   let n = 0;
   for (const f of children) {
-    const s = await loadBuildSpecFile(f).catch(() => undefined);
-    if (!s) continue; // no known-bad kernel for this entry
+    if (!existsSync(f)) continue; // no known-bad kernel for this entry
+    const s = await loadBuildSpecFile(f);
     n++;
     t.deepEqual(s.inherits, [debug.origin], f);
     t.deepEqual(s.source, debug.source, f);

@@ -333,6 +333,8 @@ export function mergeSpec(parent: BuildSpec, child: SpecLayer): BuildSpec {
   };
 }
 
+const MAX_EXTENDS = 32;
+
 function resolveLayer(layer: SpecLayer, read: ReadText, chain: string[]): BuildSpec {
   const ext = layer.extends;
   if (!ext) {
@@ -352,6 +354,8 @@ function resolveLayer(layer: SpecLayer, read: ReadText, chain: string[]): BuildS
   const name = (p: string): string => relative(here, p) || basename(p);
   const seen = chain.indexOf(ext.path);
   if (seen >= 0) throw new UserError(`'${ext.raw}' makes a cycle: ${[...chain.slice(seen), ext.path].map(name).join(' -> ')}`, ext.where);
+  // Distinct paths to the same file (a directory symlinked into itself) would never repeat.
+  if (chain.length > MAX_EXTENDS) throw new UserError(`'${ext.raw}': more than ${MAX_EXTENDS} levels of extends`, ext.where);
   const text = read(ext.path);
   if (text === undefined) throw new UserError(`'${ext.raw}' not found (${ext.path}); extends names a kernel spec file, relative to this one`, ext.where);
   let parent: SpecLayer;
