@@ -35,7 +35,7 @@ test.serial('daxlab run boots a DAX guest and records everything; a warm run reb
   t.true(boot?.setup.some((x) => x.label === 'mount xfs dax=always' && x.exitCode === 0));
   const consoleLog = readFileSync(join(out, 'console-1.log'), 'utf8');
   t.regex(consoleLog, /Linux version 6\.12/);
-  t.regex(consoleLog, /daxlab: step \d+ begin/);
+  t.regex(consoleLog, /daxlab: step \d+ begin \(debian:6\.12\/[\w.-]+:(ext4|xfs):\w+:r\d+\)/, "console markers name the work item");
   t.regex(consoleLog, /pmem0/);
   t.true(existsSync(join(out, 'events.jsonl')));
   const memPath = /mem-path=([^,]+)/.exec(boot?.argv.join(' ') ?? '')?.[1] ?? '';

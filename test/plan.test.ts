@@ -44,6 +44,9 @@ test('shell quoting survives hostile arguments', (t) => {
   t.is(shQuote('$(reboot)'), `'$(reboot)'`);
   const script = agentScript(planBoot(workItems('k', [scenario({ args: ['a b', '`x`'], filesystems: ['ext4'], daxModes: ['always'], repetitions: 1 })], new Map()), { pmemBytes: 1024 ** 3 }));
   t.regex(script, /run_step 4 repro 30 env .* \/daxlab\/bin\/tl 'a b' '`x`'/);
+  // Each step is named for the console markers: its work item, or the setup's label.
+  t.regex(script, /\nname k\/tl:ext4:always:r1\nrun_step 4 repro /);
+  t.regex(script, /\nname 'mkfs ext4'\nrun_step \d setup /);
 });
 
 test('destructive scenarios run alone, after every shared item', (t) => {

@@ -208,6 +208,7 @@ export function agentScript(plan: BootPlan): string {
     }
     const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
     const argv = env.length ? ['env', ...env, ...s.argv] : s.argv;
+    lines.push(`name ${shQuote(s.item?.key ?? s.label)}`);
     lines.push(`run_step ${s.n} ${s.kind} ${Math.ceil(s.timeoutS)} ${argv.map(shQuote).join(' ')}`);
   }
   return lines.join('\n') + '\n';

@@ -25,6 +25,7 @@ now_ms() { read up _ < /proc/uptime; echo $(( ${up%.*} * 1000 + 10 * 1${up#*.} -
 
 GROUP_OK=1
 STOP=0
+NAME=
 
 # A step's stdout and stderr go to a FIFO each, read while the step runs by a pump that forwards
 # every line as "@@DX ID STREAM LINE", so what was printed survives a panic or a host kill.
@@ -59,7 +60,7 @@ run_step() {
     return 0
   fi
   emit "$id begin $kind $to"
-  kmsg "step $id begin"
+  kmsg "step $id begin ($NAME)"
   t0=$(now_ms)
   rm -f /tmp/rc.$id /tmp/pid.$id /tmp/out.$id /tmp/err.$id /tmp/end.$id
   mkfifo /tmp/out.$id /tmp/err.$id /tmp/end.$id
@@ -105,11 +106,15 @@ run_step() {
     emit "$id err [daxlab: output still open ${DRAIN_S}s after the step ended; stopped reading it]"
   fi
   rm -f /tmp/out.$id /tmp/err.$id
-  kmsg "step $id end $status"
+  kmsg "step $id end $status ($NAME)"
   emit "$id end $status $rc $ms"
   if [ "$kind" = setup ] && [ "$status:$rc" != done:0 ]; then GROUP_OK=0; fi
   return 0
 }
+
+# name TEXT: what the next step is (its work item or setup label), for the console markers, so a
+# reader of console-N.log sees which run a report fell in, not only the agent's step number.
+name() { NAME=$1; }
 
 # group NAME: a new filesystem setup starts; earlier setup failures no longer apply.
 group() { GROUP_OK=1; emit "0 group $1"; }
