@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAbCommand } from './ab/command.ts';
 import { registerCatalogCommand } from './catalog/command.ts';
 import { registerFindingsCommand } from './console/command.ts';
+import { registerExportCommand } from './export/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
 import { registerReportCommand } from './report/command.ts';
 import { registerRunCommand } from './run/command.ts';
@@ -41,6 +42,7 @@ registerKernelCommands(program);
 registerCatalogCommand(program);
 registerFindingsCommand(program);
 registerReportCommand(program);
+registerExportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -96,6 +96,22 @@ async function readSummaryView(file: string): Promise<RunSummary> {
   return s as RunSummary;
 }
 
+/**
+ * A run directory's summary, rebuilt from its event log (`rewrite`: and written back as
+ * summary.json), or read from summary.json when the directory holds only that view.
+ * `daxlab report` and `daxlab export` read runs through this.
+ */
+export async function loadRunSummary(dir: string, o: { rewrite?: boolean } = {}): Promise<RunSummary> {
+  if (!existsSync(join(dir, EVENTS_FILE))) return readSummaryView(join(dir, 'summary.json'));
+  const rec = RunRecorder.open(dir);
+  rec.close();
+  if (o.rewrite) {
+    rec.writeSummary();
+    if (rec.writeError) throw new UserError(rec.writeError);
+  }
+  return rec.summary;
+}
+
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
@@ -103,16 +119,7 @@ export function registerReportCommand(program: Command): void {
     .argument('<run>', 'run id, results directory, or path to summary.json')
     .action(async (ref: string) => {
       const dir = await findRunDir(ref);
-      let summary: RunSummary;
-      if (existsSync(join(dir, EVENTS_FILE))) {
-        const rec = RunRecorder.open(dir);
-        rec.close();
-        summary = rec.summary;
-        rec.writeSummary();
-        if (rec.writeError) throw new UserError(rec.writeError);
-      } else {
-        summary = await readSummaryView(join(dir, 'summary.json'));
-      }
+      const summary = await loadRunSummary(dir, { rewrite: true });
       const file = await writeRunReport(dir, summary);
       const kb = ((await stat(file)).size / 1024).toFixed(0);
       process.stdout.write(`${file} (${kb} KiB)\n`);
