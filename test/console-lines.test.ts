@@ -21,7 +21,7 @@ test('printk prefixes: timestamp, caller id, both, neither, syslog level, \\r', 
 test('frame shapes', (t) => {
   t.deepEqual(parseFrame(' dax_iomap_rw+0x1a3/0x2c0'), { fn: 'dax_iomap_rw', offset: '0x1a3', size: '0x2c0', unreliable: false });
   t.deepEqual(parseFrame(' ? __pfx_foo+0x10/0x10'), { fn: '__pfx_foo', offset: '0x10', size: '0x10', unreliable: true });
-  t.deepEqual(parseFrame(' ext4_setattr+0x4f4/0x9d0 [ext4]'), { fn: 'ext4_setattr', offset: '0x4f4', size: '0x9d0', unreliable: false });
+  t.deepEqual(parseFrame(' ext4_setattr+0x4f4/0x9d0 [ext4]'), { fn: 'ext4_setattr', offset: '0x4f4', size: '0x9d0', module: 'ext4', unreliable: false });
   t.deepEqual(parseFrame(' do_execveat_common.isra.0+0x17f/0x1e0'), { fn: 'do_execveat_common.isra.0', offset: '0x17f', size: '0x1e0', unreliable: false });
   t.deepEqual(parseFrame(' dax_x fs/dax.c:12 [inline]'), { fn: 'dax_x', file: 'fs/dax.c', line: 12, inlined: true, unreliable: false });
   t.deepEqual(parseFrame(' dax_y+0x1/0x2 (fs/dax.c:34)'), { fn: 'dax_y', offset: '0x1', size: '0x2', file: 'fs/dax.c', line: 34, unreliable: false });

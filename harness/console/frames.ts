@@ -22,10 +22,12 @@ export interface ParsedFrame extends Frame {
   unreliable: boolean;
   /** Size of the function ("+0x1c/0x80" -> "0x80"). */
   size?: string;
+  /** The module the function is in (" [ext4]"); absent for vmlinux. */
+  module?: string;
 }
 
 const FRAME =
-  /^\s*(\? )?([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-fA-F]+)\/(0x[0-9a-fA-F]+))?(?: \[[\w-]+\])?(?: \(?([\w./+-]+\.[chSs]):(\d+)(?::\d+)?\)?)?( \[inline\])?\s*$/;
+  /^\s*(\? )?([A-Za-z_.$][\w.$]*)(?:\+(0x[0-9a-fA-F]+)\/(0x[0-9a-fA-F]+))?(?: \[([\w-]+)\])?(?: \(?([\w./+-]+\.[chSs]):(\d+)(?::\d+)?\)?)?( \[inline\])?\s*$/;
 const ADDR_PREFIX = /^\[<[0-9a-fA-F]+>\] /;
 
 /** A call-trace frame line, or undefined. `text` is the message without the printk prefix. */
@@ -37,13 +39,14 @@ export function parseFrame(text: string): ParsedFrame | undefined {
   if (!m) return undefined;
   const fn = m[2] as string;
   // Without an offset or a file the line is just a word ("Call", "Modules"): not a frame.
-  if (m[3] === undefined && m[5] === undefined) return undefined;
+  if (m[3] === undefined && m[6] === undefined) return undefined;
   const f: ParsedFrame = { fn, unreliable: m[1] !== undefined };
   if (m[3] !== undefined) f.offset = m[3];
   if (m[4] !== undefined) f.size = m[4];
-  if (m[5] !== undefined) f.file = m[5];
-  if (m[6] !== undefined) f.line = Number(m[6]);
-  if (m[7] !== undefined) f.inlined = true;
+  if (m[5] !== undefined) f.module = m[5];
+  if (m[6] !== undefined) f.file = m[6];
+  if (m[7] !== undefined) f.line = Number(m[7]);
+  if (m[8] !== undefined) f.inlined = true;
   return f;
 }
 

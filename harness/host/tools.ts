@@ -21,6 +21,10 @@ export const TOOL_PACKAGES: Record<string, string> = {
   // Kernel builds from source (harness/kernel/build.ts).
   make: 'make',
   ld: 'binutils',
+  // Stack frames to file:line (harness/console/symbolizer.ts).
+  nm: 'binutils',
+  addr2line: 'binutils',
+  readelf: 'binutils',
   ccache: 'ccache',
   flex: 'flex',
   bison: 'bison',

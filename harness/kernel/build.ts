@@ -3,6 +3,7 @@
 // compiler); the final .config is a function of those and is stored with the artifacts. The
 // work happens in a persistent per-(source, config request) workspace so patched builds are
 // incremental; the cache entry itself appears atomically (util/cache.ts).
+import { existsSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
@@ -289,6 +290,8 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
           await copyFile(join(ws.obj, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
           await writeFile(join(tmp, 'config'), finalText);
           await copyFile(join(ws.obj, 'System.map'), join(tmp, 'System.map'));
+          // With DWARF (the debug-info fragment) vmlinux is what symbolises findings' frames.
+          if (final.get('DEBUG_INFO') === 'y') await copyFile(join(ws.obj, 'vmlinux'), join(tmp, 'vmlinux'));
           await copyFile(logPath, join(tmp, 'build.log'));
           const applied: AppliedPatch[] = patches.map((x) => {
             const mails = x.kind === 'mbox' ? splitMbox(x.text) : [x.text];
@@ -329,6 +332,7 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
       bzImage: bz,
       modulesDir: undefined,
       config: join(entry.dir, 'config'),
+      vmlinux: existsSync(join(entry.dir, 'vmlinux')) ? join(entry.dir, 'vmlinux') : undefined,
       identity: { ...source.identity, base: spec.config.base, config: shortHash(configKey), patches: patches.map((x) => shortHash(x.sha256)).join(',') },
       key: entryKey,
     };

@@ -11,6 +11,8 @@ export interface Kernel {
   modulesDir?: string | undefined;
   /** The kernel's .config when known. */
   config?: string | undefined;
+  /** vmlinux with DWARF debug info, when the build kept one (console/symbolizer.ts). */
+  vmlinux?: string | undefined;
   /** What makes this kernel this kernel: package and version, or content hashes. */
   identity: Record<string, string>;
   /** Cache key of the kernel artifacts; feeds the image cache key. */

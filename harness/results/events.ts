@@ -11,7 +11,9 @@ const num = z.number();
 const str = z.string();
 const variant = z.object({ fs: z.enum(FILESYSTEMS), dax: z.enum(DAX_MODES) });
 const status = z.enum(['pass', 'fail', 'skip', 'error', 'timeout', 'hung', 'crashed']);
-const frame = z.object({ fn: str, offset: str.optional(), file: str.optional(), line: num.optional() });
+// file:line when the kernel printed it or the run decoded it (console/symbolizer.ts); inlined: a
+// function inlined at the next frame's address, which addr2line -i names.
+const frame = z.object({ fn: str, offset: str.optional(), file: str.optional(), line: num.optional(), inlined: z.boolean().optional() });
 const stepFinding = z.object({ kind: str, title: str, corrupted: z.boolean(), line: num, allowed: z.boolean() });
 const timings = z.object({ helloMs: num.optional(), readyMs: num.optional(), firstStepMs: num.optional(), firstReproMs: num.optional(), byeMs: num.optional(), exitMs: num });
 

@@ -57,7 +57,8 @@ export interface RunFinding {
   line: number;
   corrupted: boolean;
   text: string;
-  frames: { fn: string; offset?: string | undefined; file?: string | undefined; line?: number | undefined }[];
+  /** Printed frames, with file:line and inlined callees when the kernel had debug info (console/symbolizer.ts). */
+  frames: { fn: string; offset?: string | undefined; file?: string | undefined; line?: number | undefined; inlined?: boolean | undefined }[];
 }
 
 export interface SetupResult {
