@@ -9,8 +9,12 @@ import { stepNames, whereInBoot } from '../results/findings.ts';
 import { findRunDir } from '../results/store.ts';
 import { UserError } from '../util/errors.ts';
 import { displayPath } from '../util/paths.ts';
+import { stderrLogger } from '../util/log.ts';
+import type { RunEvent } from '../results/events.ts';
 import { dedupFindings, type FindingGroup } from './dedup.ts';
-import { parseConsoleText, type Finding } from './parser.ts';
+import { parseConsoleText, type Finding, type Frame } from './parser.ts';
+import { formatFrame } from './symbolize.ts';
+import { openSymbolizer } from './symbolizer.ts';
 
 /** A finding with the log it came from: boot index and step name for results directories. */
 export interface LocatedFinding extends Finding {
@@ -36,7 +40,8 @@ export async function findingsInFile(path: string, boot?: number): Promise<Locat
   return parseConsoleText(text).map((f) => (boot === undefined ? { ...f, file: path } : { ...f, file: path, boot }));
 }
 
-export async function findingsInResults(ref: string): Promise<LocatedFinding[]> {
+/** `runFrames`: frames as the run decoded them (events.jsonl), else as the console printed them. */
+export async function findingsInResults(ref: string, o: { runFrames?: boolean } = {}): Promise<LocatedFinding[]> {
   const dir = await findRunDir(ref).catch(async (e: unknown) => {
     // A directory of saved console logs that is not a run is fine too.
     if ((await stat(ref).catch(() => undefined))?.isDirectory()) return ref;
@@ -47,14 +52,37 @@ export async function findingsInResults(ref: string): Promise<LocatedFinding[]> 
     .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
     .sort((a, b) => Number(a.m[1]) - Number(b.m[1]));
   if (!logs.length) throw new UserError(`no console-<boot>.log files in ${displayPath(dir)}`);
-  const names = existsSync(join(dir, EVENTS_FILE)) ? stepNames(readEventLog(join(dir, EVENTS_FILE)).events) : undefined;
+  const events = existsSync(join(dir, EVENTS_FILE)) ? readEventLog(join(dir, EVENTS_FILE)).events : undefined;
+  const names = events ? stepNames(events) : undefined;
+  const decoded = events && o.runFrames !== false ? decodedFrames(events) : undefined;
   const out: LocatedFinding[] = [];
   for (const l of logs) {
     const boot = Number(l.m[1]);
-    for (const f of await findingsInFile(join(dir, l.n), boot)) out.push(names ? { ...f, where: whereInBoot(boot, f.step === undefined ? undefined : names.get(`${boot}:${f.step}`)) } : f);
+    for (const f of await findingsInFile(join(dir, l.n), boot)) {
+      const frames = decoded?.get(`${boot}:${f.line}`) ?? f.frames;
+      out.push(names ? { ...f, frames, where: whereInBoot(boot, f.step === undefined ? undefined : names.get(`${boot}:${f.step}`)) } : f);
+    }
   }
   return out;
 }
+
+/** Frames the run decoded to file:line (symbolizer.ts), by `boot:console line` of the report. */
+function decodedFrames(events: readonly RunEvent[]): Map<string, Frame[]> {
+  const m = new Map<string, Frame[]>();
+  for (const e of events) if (e.type === 'finding' && e.frames.some((fr) => fr.file !== undefined)) m.set(`${e.boot}:${e.line}`, e.frames);
+  return m;
+}
+
+/** Every finding's frames decoded with one vmlinux (`--vmlinux`), whatever the run did. */
+export async function decodeWith(vmlinux: string, findings: LocatedFinding[], log: (s: string) => void): Promise<LocatedFinding[]> {
+  const s = await openSymbolizer(vmlinux, log);
+  const { frames, stats } = await s.decode(findings.map((f) => ({ frames: f.frames, text: f.text })));
+  if (stats.mismatched > 0 && stats.decoded === 0) throw new UserError(`${vmlinux} is not the kernel these reports came from (addr2line places their frames in other functions)`);
+  return findings.map((f, i) => ({ ...f, frames: frames[i] ?? f.frames }));
+}
+
+/** Up to this many frames of a group's example under it, when they have source lines. */
+const SHOWN_FRAMES = 16;
 
 function where(fs: LocatedFinding[]): string {
   const parts = fs.map((f) => `${f.where ?? `${f.boot !== undefined ? `boot ${f.boot} ` : ''}${f.step !== undefined ? `step ${f.step}` : 'outside steps'}`} (line ${f.line}${f.corrupted ? ', corrupted' : ''})`);
@@ -70,6 +98,7 @@ export function renderFindings(findings: LocatedFinding[]): string {
     const members = findings.filter((f) => f.title === g.title);
     lines.push(`${String(g.count).padStart(4)}x  ${g.title}  [${g.kind}]`);
     lines.push(`       ${where(members)}`);
+    if (g.first.frames.some((fr) => fr.file !== undefined)) for (const fr of g.first.frames.slice(0, SHOWN_FRAMES)) lines.push(`         ${formatFrame(fr)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -92,9 +121,11 @@ export function registerFindingsCommand(program: Command): void {
     .argument('[run]', 'run id, results directory (with console-<boot>.log files), or latest')
     .option('--console <file>', 'parse one saved console log instead')
     .option('--json', 'machine-readable output: groups and every finding with its full text')
-    .action(async (dir: string | undefined, opts: { console?: string; json?: boolean }) => {
+    .option('--vmlinux <file>', 'decode stack frames to file:line with this vmlinux (debug info) instead of what the run decoded')
+    .action(async (dir: string | undefined, opts: { console?: string; json?: boolean; vmlinux?: string }) => {
       if (!dir === !opts.console) throw new UserError('give a run (id, results directory or latest) or --console FILE (one of them)');
-      const findings = opts.console ? await findingsInFile(opts.console) : await findingsInResults(dir as string);
+      const parsed = opts.console ? await findingsInFile(opts.console) : await findingsInResults(dir as string, { runFrames: !opts.vmlinux });
+      const findings = opts.vmlinux ? await decodeWith(opts.vmlinux, parsed, stderrLogger()) : parsed;
       const sources = opts.console ? [opts.console] : [...new Set(findings.map((f) => basename(f.file)))];
       process.stdout.write(opts.json ? JSON.stringify(findingsJson(sources, findings), null, 2) + '\n' : renderFindings(findings));
     });

@@ -3,6 +3,7 @@
 // from scenario files) is untrusted: it is escaped, stripped of control characters, and capped,
 // and the page forbids scripts outright so a missed escape still cannot run anything.
 import type { AbReport } from '../ab/types.ts';
+import { formatFrame } from '../console/symbolize.ts';
 import { variantName } from '../plan/plan.ts';
 import { oneShotText } from '../results/once.ts';
 import { describeOverrides } from '../scenario/overrides.ts';
@@ -133,7 +134,13 @@ function findingSection(f: RunFinding, o: Required<RenderOptions>): string {
   const where = f.where.slice(0, 20).map((w) => text(w, o.maxCell)).join(', ') + (f.where.length > 20 ? ` (+${f.where.length - 20})` : '');
   return `<section class="finding"><h3>${text(f.title, o.maxCell)} <span class="badge bad">${text(f.kind, 40)}</span> <span class="dim">×${f.count}${f.corrupted ? ' · corrupted report' : ''}</span></h3>
 <p class="dim">in ${where} · first at ${text(f.consoleLog, 80)}:${f.line} (boot ${f.boot})</p>
-${pre(f.text, o)}</section>`;
+${pre(f.text, o)}${decodedStack(f, o)}</section>`;
+}
+
+/** The stack with file:line, when the run decoded it (console/symbolizer.ts). */
+function decodedStack(f: RunFinding, o: Required<RenderOptions>): string {
+  if (!f.frames.some((fr) => fr.file !== undefined)) return '';
+  return `\n<p class="dim">stack with source lines:</p>${pre(f.frames.map(formatFrame).join('\n'), o, 'stack')}`;
 }
 
 function bootSection(b: BootRecord, o: Required<RenderOptions>): string {
