@@ -4,7 +4,9 @@ import { registerAbCommand } from './ab/command.ts';
 import { registerCatalogCommand } from './catalog/command.ts';
 import { registerFindingsCommand } from './console/command.ts';
 import { registerExportCommand } from './export/command.ts';
+import { registerDbCommands } from './history/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
+import { registerNightlyCommands } from './nightly/command.ts';
 import { registerReportCommand } from './report/command.ts';
 import { registerRunCommand } from './run/command.ts';
 import { runCleanups } from './util/cleanup.ts';
@@ -38,11 +40,13 @@ program
 
 registerRunCommand(program, cancel);
 registerAbCommand(program, cancel);
+registerNightlyCommands(program, cancel);
 registerKernelCommands(program);
 registerCatalogCommand(program);
 registerFindingsCommand(program);
 registerReportCommand(program);
 registerExportCommand(program);
+registerDbCommands(program);
 
 try {
   await program.parseAsync(process.argv);
