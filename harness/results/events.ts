@@ -56,6 +56,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     concurrency: num,
     /** Command-line changes to every scenario (scenario/overrides.ts). */
     overrides: OverridesSchema.optional(),
+    /** The nightly plan and shard (nightly/plan.ts, nightly/shard.ts). */
+    plan: z.object({ name: str, hash: str, boots: num, shard: z.object({ index: num, count: num }).optional() }).optional(),
   }),
   z.object({ ...base, type: z.literal('run-resumed'), command: z.array(str) }),
   z.object({ ...base, type: z.literal('kernel-ready'), kernel: KernelRecordSchema, phases: z.record(str, num) }),

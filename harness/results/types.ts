@@ -90,6 +90,14 @@ export interface BootRecord {
   artifacts?: { rule: string; why: string; title: string; line: number; step: number | undefined; fromStep: number }[];
 }
 
+/** The nightly plan a run belongs to (nightly/plan.ts), and which shard of it the run is. */
+export interface RunPlan {
+  name: string;
+  hash: string;
+  boots: number;
+  shard?: { index: number; count: number } | undefined;
+}
+
 /** A one-shot report (results/once.ts) and the later steps of its boot that could not show it again. */
 export interface OneShotNote {
   boot: number;
@@ -126,6 +134,7 @@ export interface RunSummary {
   guest: { cpus: number; memBytes: number; pmemBytes: number; append?: string[] | undefined; clock?: 'host' | 'icount' | undefined };
   /** Command-line changes to every scenario (--fs, --dax, --repetitions, --timeout, -- ARGS, --boot-per-variant). */
   overrides?: ScenarioOverrides;
+  plan?: RunPlan;
   /** Guests that were allowed to run at once. */
   concurrency: number;
   /** Wall time of the preparation phases, ms. */

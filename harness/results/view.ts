@@ -48,6 +48,7 @@ export class RunView {
         guest: e.guest,
         concurrency: e.concurrency,
         ...(e.overrides ? { overrides: e.overrides } : {}),
+        ...(e.plan ? { plan: e.plan } : {}),
         phases: {},
         boots: [],
         steps: [],

@@ -10,7 +10,7 @@ import { hasOverrides, parseOverrides, type OverrideFlags } from '../scenario/ov
 import { UserError } from '../util/errors.ts';
 import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from './guest-flags.ts';
 import { progressRenderer } from './progress.ts';
-import { run } from './runner.ts';
+import { run, type RunResult } from './runner.ts';
 
 interface RunFlags extends GuestFlags, OverrideFlags {
   kernel?: string[];
@@ -70,40 +70,48 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
         signal: cancel.signal,
         onRecording: cancel.recording,
       });
-      const s = r.summary;
-      const many = s.kernels.length > 1;
-      process.stdout.write('\n' + renderTable(tableRows(s.steps, { byKernel: many }), { width: process.stdout.isTTY ? process.stdout.columns : undefined }) + '\n\n');
-      // report.html is a view like summary.json: not writing it leaves the results incomplete.
-      const reportError = await writeRunReport(r.dir, s).then(
-        () => undefined,
-        (e: Error) => `writing report.html: ${e.message}`,
-      );
-      const writeError = r.writeError ?? reportError;
-      if (s.findings.length) {
-        process.stdout.write('console findings:\n');
-        for (const fd of s.findings) {
-          const where = fd.where.slice(0, 3).join(', ') + (fd.where.length > 3 ? ` (+${fd.where.length - 3})` : '');
-          process.stdout.write(`  ${fd.title.replace(/[\x00-\x1f\x7f]/g, '?')}  [${fd.kind}] x${fd.count} in ${where}\n`);
-        }
-        process.stdout.write('\n');
-      }
-      for (const n of s.oneShot ?? []) process.stdout.write(`note: ${oneShotText(n).replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
-      if (s.oneShot?.length) process.stdout.write('\n');
-      const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
-      for (const k of s.kernels) {
-        const boots = s.boots.filter((b) => b.kernel === k.name).map((b) => `boot ${b.index}: ${b.end}, agent up ${sec(b.timings.helloMs)}, first reproducer ${sec(b.timings.firstReproMs)}, total ${sec(b.timings.exitMs)}`);
-        process.stdout.write(`kernel ${many ? `${k.name} ` : ''}${k.release} · accel ${k.accel.accel}${k.accel.tcgThread ? ` thread=${k.accel.tcgThread}` : ''} · ${boots.join(' · ')}\n`);
-      }
-      if (s.concurrency > 1) process.stdout.write(`guests at once: up to ${s.concurrency}\n`);
-      process.stdout.write(`status: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}\n`);
-      process.stdout.write(`results: ${r.dir}\n`);
-      if (writeError) process.stderr.write(`daxlab: results on disk are incomplete: ${writeError}\n`);
-      if (s.status === 'interrupted') {
-        process.stderr.write(`daxlab: interrupted (${String(cancel.signal.reason)}); results so far in ${r.dir}; continue with: daxlab run --resume ${s.runId}\n`);
-        process.exitCode = cancel.signal.reason === 'SIGINT' ? 130 : 143;
-        return;
-      }
-      const bad = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip');
-      process.exitCode = s.status === 'completed' && !bad && !writeError ? 0 : 1;
+      await reportRun(r, cancel);
     });
+}
+
+/**
+ * What a finished (or interrupted) run prints: the table, findings, notes, kernels, status and
+ * results path; writes report.html; sets the exit status. Shared by `run` and `nightly`.
+ */
+export async function reportRun(r: RunResult, cancel: RunCancel): Promise<void> {
+  const s = r.summary;
+  const many = s.kernels.length > 1;
+  process.stdout.write('\n' + renderTable(tableRows(s.steps, { byKernel: many }), { width: process.stdout.isTTY ? process.stdout.columns : undefined }) + '\n\n');
+  // report.html is a view like summary.json: not writing it leaves the results incomplete.
+  const reportError = await writeRunReport(r.dir, s).then(
+    () => undefined,
+    (e: Error) => `writing report.html: ${e.message}`,
+  );
+  const writeError = r.writeError ?? reportError;
+  if (s.findings.length) {
+    process.stdout.write('console findings:\n');
+    for (const fd of s.findings) {
+      const where = fd.where.slice(0, 3).join(', ') + (fd.where.length > 3 ? ` (+${fd.where.length - 3})` : '');
+      process.stdout.write(`  ${fd.title.replace(/[\x00-\x1f\x7f]/g, '?')}  [${fd.kind}] x${fd.count} in ${where}\n`);
+    }
+    process.stdout.write('\n');
+  }
+  for (const n of s.oneShot ?? []) process.stdout.write(`note: ${oneShotText(n).replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
+  if (s.oneShot?.length) process.stdout.write('\n');
+  const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
+  for (const k of s.kernels) {
+    const boots = s.boots.filter((b) => b.kernel === k.name).map((b) => `boot ${b.index}: ${b.end}, agent up ${sec(b.timings.helloMs)}, first reproducer ${sec(b.timings.firstReproMs)}, total ${sec(b.timings.exitMs)}`);
+    process.stdout.write(`kernel ${many ? `${k.name} ` : ''}${k.release} · accel ${k.accel.accel}${k.accel.tcgThread ? ` thread=${k.accel.tcgThread}` : ''} · ${boots.join(' · ')}\n`);
+  }
+  if (s.concurrency > 1) process.stdout.write(`guests at once: up to ${s.concurrency}\n`);
+  process.stdout.write(`status: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}\n`);
+  process.stdout.write(`results: ${r.dir}\n`);
+  if (writeError) process.stderr.write(`daxlab: results on disk are incomplete: ${writeError}\n`);
+  if (s.status === 'interrupted') {
+    process.stderr.write(`daxlab: interrupted (${String(cancel.signal.reason)}); results so far in ${r.dir}; continue with: daxlab run --resume ${s.runId}\n`);
+    process.exitCode = cancel.signal.reason === 'SIGINT' ? 130 : 143;
+    return;
+  }
+  const bad = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip');
+  process.exitCode = s.status === 'completed' && !bad && !writeError ? 0 : 1;
 }

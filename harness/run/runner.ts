@@ -18,7 +18,9 @@ import type { Kernel } from '../kernel/types.ts';
 import { workItems, type WorkItem } from '../plan/plan.ts';
 import type { Accel, TcgThread } from '../qemu/args.ts';
 import { defaultResultsRoot, findRunDir, newRunId } from '../results/store.ts';
-import type { RunSummary } from '../results/types.ts';
+import { runOutcome } from '../results/table.ts';
+import type { RunPlan, RunSummary } from '../results/types.ts';
+import { bootSlots, shardItems } from '../nightly/shard.ts';
 import { loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
 import { applyOverrides, describeOverrides, hasOverrides, type ScenarioOverrides } from '../scenario/overrides.ts';
 import type { Scenario } from '../scenario/schema.ts';
@@ -39,6 +41,8 @@ export interface RunOptions {
   resume?: string | undefined;
   /** Command-line changes to every scenario; a resumed run keeps those it started with. */
   overrides?: ScenarioOverrides | undefined;
+  /** A nightly plan's run: its name and hash, boots per kernel, and the shard this run is. */
+  plan?: RunPlan | undefined;
   command: string[];
   progress: ProgressFn;
   /** Cancels the run: guests are killed, finished steps stay, the rest is pending for --resume. */
@@ -60,7 +64,7 @@ async function qemuVersion(): Promise<string> {
 }
 
 /** A new run directory and its run-started event (host, scenarios, guest shape). */
-export async function startRecording(o: { outDir?: string | undefined; command: string[]; scenarios: readonly Scenario[]; guest: GuestSettings; concurrency: number; overrides?: ScenarioOverrides | undefined }): Promise<RunRecorder> {
+export async function startRecording(o: { outDir?: string | undefined; command: string[]; scenarios: readonly Scenario[]; guest: GuestSettings; concurrency: number; overrides?: ScenarioOverrides | undefined; plan?: RunPlan | undefined }): Promise<RunRecorder> {
   const runId = newRunId();
   const rec = RunRecorder.create(o.outDir ?? join(defaultResultsRoot(), runId));
   const { guest, scenarios } = o;
@@ -75,6 +79,7 @@ export async function startRecording(o: { outDir?: string | undefined; command: 
     guest: { cpus: guest.cpus, memBytes: guest.memBytes, pmemBytes: Math.max(...scenarios.map((s) => s.pmemBytes)), ...(guest.append?.length ? { append: guest.append } : {}), ...(guest.clock === 'icount' ? { clock: 'icount' as const } : {}) },
     concurrency: o.concurrency,
     ...(o.overrides && hasOverrides(o.overrides) ? { overrides: o.overrides } : {}),
+    ...(o.plan ? { plan: o.plan } : {}),
   });
   return rec;
 }
@@ -89,6 +94,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   let specs: { name: string; spec: string }[];
   let guest = o.guest;
   let tcgThread = o.tcgThread;
+  let plan = o.plan;
   if (o.resume) {
     resumed = RunRecorder.open(await findRunDir(o.resume));
     const s = resumed.summary;
@@ -101,6 +107,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     // A resumed run boots its guests the way the run started.
     guest = { ...o.guest, cpus: s.guest.cpus, memBytes: s.guest.memBytes, append: s.guest.append, clock: s.guest.clock };
     tcgThread = s.kernels[0]?.accel.tcgThread === 'multi' ? 'multi' : 'single';
+    plan = s.plan;
   } else {
     scenarios = await resolveScenarios(o.scenarioArgs);
     if (scenarios.length === 0) throw new UserError('no scenarios to run (no arguments and no catalog entry with default: true)');
@@ -136,14 +143,15 @@ export async function run(o: RunOptions): Promise<RunResult> {
     }
     const concurrency = o.concurrency === 'auto' ? Math.min(...kernels.map((pk) => autoConcurrency(hostShape(), { accel: pk.accel.accel, tcgThread, cpus: guest.cpus, memBytes: guest.memBytes }))) : o.concurrency;
     const binaryNames = new Map([...binaries].map(([id, b]) => [id, b.name]));
-    const items: WorkItem[] = kernels.flatMap((pk) => workItems(pk.name, scenarios, binaryNames));
+    const all = bootSlots(kernels.flatMap((pk) => workItems(pk.name, scenarios, binaryNames)), plan?.boots ?? 1);
+    const items: WorkItem[] = plan?.shard ? shardItems(all, plan.shard) : all;
 
     let rec: RunRecorder;
     if (resumed) {
       rec = resumed;
       rec.emit({ type: 'run-resumed', command: o.command });
     } else {
-      rec = await startRecording({ outDir: o.outDir, command: o.command, scenarios, guest, concurrency, overrides: o.overrides });
+      rec = await startRecording({ outDir: o.outDir, command: o.command, scenarios, guest, concurrency, overrides: o.overrides, plan });
     }
     o.onRecording?.();
     for (const pk of kernels) rec.emit({ type: 'kernel-ready', kernel: kernelRecord(pk), phases: pk.phases });
@@ -186,9 +194,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
 
 /** `4 steps: 3 pass, 1 hung; 2 boots` — what a nightly report or a person wants first. */
 export function outcomeLine(s: Pick<RunSummary, 'steps' | 'boots' | 'findings'>): string {
-  const counts = new Map<string, number>();
-  for (const st of s.steps) counts.set(st.status, (counts.get(st.status) ?? 0) + 1);
-  const parts = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+  const parts = runOutcome(s.steps.map((st) => st.status)).text;
   const findings = s.findings.length ? `; ${s.findings.length} distinct console finding${s.findings.length > 1 ? 's' : ''}` : '';
   return `${s.steps.length} steps: ${parts}; ${s.boots.length} boot${s.boots.length === 1 ? '' : 's'}${findings}`;
 }

@@ -120,6 +120,11 @@ function explain(schema: z.core.$ZodType, issue: Issue, prefix: Path = []): Expl
       if (!wants.length) return { path, message: issue.message };
       return { path, message: `expected ${[...new Set(wants)].join(' or ')}, got ${given(input)}` };
     }
+    case 'invalid_key': {
+      // A record key that fails its own check (e.g. a kernel name): say that check and the key.
+      const inner = issue.issues[0];
+      return { path, message: `${inner?.message ?? 'invalid key'}, got ${given(input)}` };
+    }
     case 'custom':
       return { path, message: issue.message }; // daxlab's own checks (sizes, durations) quote the value already
     default:

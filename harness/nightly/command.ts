@@ -1,0 +1,73 @@
+// `daxlab nightly PLAN.yaml [--shard i/n]` runs a plan's matrix (or one shard of it) as one run,
+// and writes junit.xml and kcidb.json beside it; `daxlab merge DIR... --out DIR` joins shards.
+// History, change-point alerts and the worker fleet build on these (issue 11).
+import type { Command } from 'commander';
+import { RunRecorder } from '../engine/recorder.ts';
+import { exportRun } from '../export/command.ts';
+import { writeRunReport } from '../report/command.ts';
+import { checkOutDir } from '../results/store.ts';
+import { reportRun, type RunCancel } from '../run/command.ts';
+import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from '../run/guest-flags.ts';
+import { progressRenderer } from '../run/progress.ts';
+import { run } from '../run/runner.ts';
+import { displayPath } from '../util/paths.ts';
+import { mergeRuns } from './merge.ts';
+import { loadPlanFile } from './plan.ts';
+import { parseShard } from './shard.ts';
+
+interface NightlyFlags extends GuestFlags {
+  shard?: string;
+  out?: string;
+  jobs?: string;
+}
+
+export function registerNightlyCommands(program: Command, cancel: RunCancel): void {
+  const cmd = program
+    .command('nightly')
+    .description("run a nightly plan's kernels x scenarios x variants x boots (or one shard of it); writes junit.xml and kcidb.json in the run")
+    .argument('<plan>', 'nightly plan YAML (see images/nightly/sample-plan.yaml)')
+    .option('--shard <i/n>', 'run shard i of n (1-based): the matrix split evenly by estimated cost, the same split on every machine')
+    .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
+    .option('-j, --jobs <n>', 'guests at once (default: as many as host CPUs and free memory allow)');
+  addGuestOptions(cmd).action(async (planFile: string, f: NightlyFlags) => {
+    const plan = await loadPlanFile(planFile);
+    const shard = f.shard === undefined ? undefined : parseShard(f.shard);
+    const guest = guestSettings(f);
+    const jobs = f.jobs === undefined ? 'auto' : intFlag('--jobs', f.jobs, 64);
+    if (f.out) await checkOutDir(f.out);
+    const r = await run({
+      scenarioArgs: plan.scenarioArgs,
+      kernels: plan.kernels.map((k) => `${k.name}=${k.spec}`),
+      outDir: f.out,
+      accel: f.accel,
+      tcgThread: f.tcgThread,
+      guest,
+      concurrency: jobs,
+      overrides: plan.overrides,
+      plan: { name: plan.name, hash: plan.hash, boots: plan.boots, ...(shard ? { shard } : {}) },
+      command: process.argv.slice(2),
+      progress: progressRenderer({ write: (s) => process.stderr.write(s), tty: Boolean(process.stderr.isTTY) && !process.env['CI'] }),
+      signal: cancel.signal,
+      onRecording: cancel.recording,
+    });
+    await reportRun(r, cancel);
+    const ex = await exportRun(r.summary, { junit: `${r.dir}/junit.xml`, kcidb: `${r.dir}/kcidb.json` });
+    for (const l of ex.lines) process.stdout.write(`${l}\n`);
+  });
+
+  program
+    .command('merge')
+    .description('merge the shard runs of one nightly plan into one run')
+    .argument('<runs...>', 'shard runs: run ids or results directories')
+    .requiredOption('-o, --out <dir>', 'results directory of the merged run (must not exist)')
+    .action(async (runs: string[], o: { out: string }) => {
+      const { dir, merged } = await mergeRuns(runs, o.out);
+      const rec = RunRecorder.open(dir);
+      rec.close();
+      await writeRunReport(dir, rec.summary);
+      const s = rec.summary;
+      process.stdout.write(`${displayPath(dir)}: ${s.statusReason ?? s.status}\n`);
+      if (merged.missing.length) process.stderr.write(`daxlab: shards ${merged.missing.join(', ')} missing: the merged run is marked interrupted\n`);
+      process.exitCode = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip') || merged.missing.length ? 1 : 0;
+    });
+}

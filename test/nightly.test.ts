@@ -1,0 +1,35 @@
+// `daxlab nightly --shard` and `daxlab merge` on real debian:6.12 guests: two shards of a plan,
+// merged, hold exactly the steps the unsharded plan has, each once.
+import test from 'ava';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunSummary } from '../harness/results/types.ts';
+import { daxlab } from './helpers.ts';
+
+const PLAN = 'test/data/nightly/tl-two-boots.yaml';
+const summaryOf = (dir: string): RunSummary => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+
+test('two shards merged equal the plan: every step once, boots renumbered, CI files per shard', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'daxlab-nightly-'));
+  for (const i of [1, 2]) {
+    const r = await daxlab(['nightly', PLAN, '--shard', `${i}/2`, '-j', '1', '--out', join(root, `s${i}`)]);
+    t.is(r.exitCode, 0, String(r.all).slice(-2000));
+    t.true(existsSync(join(root, `s${i}`, 'junit.xml')) && existsSync(join(root, `s${i}`, 'kcidb.json')));
+    t.deepEqual(summaryOf(join(root, `s${i}`)).plan?.shard, { index: i, count: 2 });
+  }
+  const m = await daxlab(['merge', join(root, 's1'), join(root, 's2'), '--out', join(root, 'merged')]);
+  t.is(m.exitCode, 0, String(m.all));
+  const s = summaryOf(join(root, 'merged'));
+  // The unsharded plan: tl-quick on ext4 and xfs, one repetition, two boots of kernel `deb`.
+  const want = ['ext4', 'xfs'].flatMap((fs) => [1, 2].map((b) => `deb/tl-quick:${fs}:always:r1@${b}`)).sort();
+  t.deepEqual(s.steps.map((x) => x.key).sort(), want);
+  t.deepEqual(s.boots.map((b) => b.index), [1, 2]);
+  t.true(s.boots.every((b) => existsSync(join(root, 'merged', b.consoleLog))));
+  t.true(existsSync(join(root, 'merged', 'report.html')));
+  // A shard merged with itself, or into an existing directory: refused, nothing written.
+  const twice = await daxlab(['merge', join(root, 's1'), join(root, 's1'), '--out', join(root, 'again')]);
+  t.is(twice.exitCode, 2);
+  t.regex(String(twice.stderr), /^daxlab: shard 1\/2 given twice$/m);
+  t.false(existsSync(join(root, 'again')));
+});
