@@ -13,7 +13,7 @@ import { stderrLogger } from '../util/log.ts';
 import type { RunEvent } from '../results/events.ts';
 import { dedupFindings, type FindingGroup } from './dedup.ts';
 import { parseConsoleText, type Finding, type Frame } from './parser.ts';
-import { formatFrame } from './symbolize.ts';
+import { formatFrame, wrongVmlinux } from './symbolize.ts';
 import { openSymbolizer } from './symbolizer.ts';
 
 /** A finding with the log it came from: boot index and step name for results directories. */
@@ -77,7 +77,7 @@ function decodedFrames(events: readonly RunEvent[]): Map<string, Frame[]> {
 export async function decodeWith(vmlinux: string, findings: LocatedFinding[], log: (s: string) => void): Promise<LocatedFinding[]> {
   const s = await openSymbolizer(vmlinux, log);
   const { frames, stats } = await s.decode(findings.map((f) => ({ frames: f.frames, text: f.text })));
-  if (stats.mismatched > 0 && stats.decoded === 0) throw new UserError(`${vmlinux} is not the kernel these reports came from (addr2line places their frames in other functions)`);
+  if (wrongVmlinux(stats)) throw new UserError(`${displayPath(vmlinux)} is not the kernel these reports came from (their frames do not fit its functions)`);
   return findings.map((f, i) => ({ ...f, frames: frames[i] ?? f.frames }));
 }
 

@@ -62,23 +62,39 @@ export function frameDetails(reportText: string): Map<string, FrameDetail> {
   return out;
 }
 
+/** lookupAddress's answer for a function this vmlinux has, but not at the printed size or offset. */
+export const MISMATCH = 'mismatch';
+
+// kallsyms prints a function's size as the distance to the next symbol, nm the ELF size: the two
+// differ by the alignment padding after the function, less than x86's 16-byte function alignment
+// (the daxlab builds: equal but for assembly; Debian's printed sizes are all multiples of 16).
+const MAX_PADDING = 16n;
+const sizeFits = (nm: bigint, printed: bigint): boolean => printed >= nm && printed - nm < MAX_PADDING;
+
 /**
- * The address addr2line should look at, or undefined when the frame cannot be placed: no offset,
- * in a module (its code is not in vmlinux), a name nm does not know, or a name shared by several
- * functions of the printed size (a guess could name the wrong file).
+ * The address addr2line should look at; undefined when the frame cannot be placed (no offset, in
+ * a module whose code is not in vmlinux, a name nm does not know, a name several functions of
+ * the printed size share: a guess could name the wrong file); MISMATCH when vmlinux has the name
+ * but no function of it fits the printed size and offset: another build of the kernel.
  * A return address points after its call: look one byte back, at the call itself, unless the
  * frame is the exact instruction (RIP) or a function's first byte (a pointer, not a return).
  */
-export function lookupAddress(frame: Pick<Frame, 'fn' | 'offset'>, detail: FrameDetail | undefined, table: SymbolTable): bigint | undefined {
+export function lookupAddress(frame: Pick<Frame, 'fn' | 'offset'>, detail: FrameDetail | undefined, table: SymbolTable): bigint | typeof MISMATCH | undefined {
   if (frame.offset === undefined || detail?.module !== undefined) return undefined;
   const off = BigInt(frame.offset);
   const size = detail?.size !== undefined ? BigInt(detail.size) : undefined;
   let cands = table.get(frame.fn) ?? [];
-  if (size !== undefined && cands.length > 1) cands = cands.filter((s) => s.size === undefined || s.size === size);
+  if (!cands.length) return undefined;
+  if (size !== undefined) {
+    const fit = cands.filter((s) => s.size === undefined || sizeFits(s.size, size));
+    if (!fit.length) return MISMATCH;
+    const exact = fit.filter((s) => s.size === size);
+    cands = exact.length ? exact : fit;
+  }
   const addrs = [...new Set(cands.map((s) => s.addr))];
   if (addrs.length !== 1) return undefined;
   const sym = cands[0] as KernelSymbol;
-  if (sym.size !== undefined && off > sym.size) return undefined;
+  if (sym.size !== undefined && off > sym.size) return MISMATCH;
   return sym.addr + off - (detail?.exact || off === 0n ? 0n : 1n);
 }
 
@@ -162,8 +178,17 @@ export function relativeLines(lines: readonly SourceLine[], root: string): Sourc
 export interface DecodeStats {
   /** Frames that got a file:line. */
   decoded: number;
-  /** Frames whose address addr2line placed in another function: the vmlinux is not this kernel's. */
+  /** Frames of another build: sizes or offsets that do not fit, or addr2line naming another function. */
   mismatched: number;
+}
+
+/**
+ * The vmlinux is not the booted kernel's: at least as many frames mismatch as decode. The right
+ * vmlinux mismatches none (0 of 262 in the captured logs); another build mismatches nearly all
+ * and decodes at most a few assembly symbols that carry no size to check.
+ */
+export function wrongVmlinux(s: DecodeStats): boolean {
+  return s.mismatched > 0 && s.mismatched >= s.decoded;
 }
 
 /**
@@ -182,6 +207,11 @@ export function decodeFrames(
   for (const f of frames) {
     const detail = f.offset !== undefined ? details.get(frameKey(f.fn, f.offset)) : undefined;
     const addr = f.file === undefined ? addressOf(f, detail) : undefined;
+    if (addr === MISMATCH) {
+      stats.mismatched++;
+      out.push(f);
+      continue;
+    }
     const src = addr !== undefined ? lines(addr) : undefined;
     const chain = src ? collapseSelfInlined(src) : undefined;
     const own = chain?.[chain.length - 1];
@@ -230,9 +260,13 @@ export function formatFrame(f: Frame): string {
 }
 
 /** What symbolizer.ts keeps per build (keyed by its GNU build ID), so a repeat run re-runs nothing. */
+/** Bump when what the cache holds changes meaning: older files are then ignored. */
+export const SYMBOL_CACHE_VERSION = 2;
+
 export interface SymbolCache {
+  v: number;
   buildId: string;
-  /** `fn+offset/size` (RIP frames with a `!` suffix) -> address looked up, or null: not placeable. */
+  /** `fn+offset/size` (RIP frames with a `!` suffix) -> address looked up, MISMATCH, or null: not placeable. */
   frames: Record<string, string | null>;
   /** Address -> addr2line's answer, paths already relative to the tree. */
   addrs: Record<string, SourceLine[]>;

@@ -18,11 +18,14 @@ import {
   frameKey,
   hexAddr,
   lookupAddress,
+  MISMATCH,
   parseAddr2line,
   parseNm,
   relativeLines,
   ROOT_ANCHOR,
+  SYMBOL_CACHE_VERSION,
   treeRootFrom,
+  wrongVmlinux,
   type DecodeStats,
   type SymbolCache,
   type SymbolTable,
@@ -56,11 +59,11 @@ const cachePath = (buildId: string): string => join(cacheRoot(), 'symbols', `${b
 async function loadCache(buildId: string): Promise<SymbolCache> {
   try {
     const c = JSON.parse(await readFile(cachePath(buildId), 'utf8')) as SymbolCache;
-    if (c.buildId === buildId && typeof c.frames === 'object' && typeof c.addrs === 'object') return c;
+    if (c.v === SYMBOL_CACHE_VERSION && c.buildId === buildId && typeof c.frames === 'object' && typeof c.addrs === 'object') return c;
   } catch {
     /* no cache yet, or a torn one: start over */
   }
-  return { buildId, frames: {}, addrs: {} };
+  return { v: SYMBOL_CACHE_VERSION, buildId, frames: {}, addrs: {} };
 }
 
 async function saveCache(c: SymbolCache): Promise<void> {
@@ -103,11 +106,11 @@ export async function openSymbolizer(vmlinux: string, log: (s: string) => void =
         const key = frameCacheKey(f, d);
         if (key in cache.frames) continue;
         const a = lookupAddress(f, d, await symbols());
-        cache.frames[key] = a === undefined ? null : hexAddr(a);
+        cache.frames[key] = a === undefined ? null : a === MISMATCH ? MISMATCH : hexAddr(a);
         dirty = true;
       }
     }
-    const want = [...new Set(Object.values(cache.frames).filter((a): a is string => a !== null && !(a in cache.addrs)))];
+    const want = [...new Set(Object.values(cache.frames).filter((a): a is string => a !== null && a !== MISMATCH && !(a in cache.addrs)))];
     if (want.length) {
       const anchor = cache.root === undefined ? (await symbols()).get(ROOT_ANCHOR.fn)?.[0] : undefined;
       const input = [...want, ...(anchor ? [hexAddr(anchor.addr)] : [])].map((a) => `0x${a}`).join('\n') + '\n';
@@ -206,8 +209,8 @@ export async function decodeReports(k: Kernel, name: string, reports: readonly {
   try {
     const s = await symbolizerFor(v.path, log);
     const { frames, stats } = await s.decode(reports);
-    if (stats.mismatched > 0 && stats.decoded === 0) {
-      once(`${name}: ${displayPath(v.path)} does not match the booted kernel (addr2line places its frames in other functions); frames not decoded`);
+    if (wrongVmlinux(stats)) {
+      once(`${name}: ${displayPath(v.path)} does not match the booted kernel (the reports' frames do not fit its functions); frames not decoded`);
       return undefined;
     }
     return frames;

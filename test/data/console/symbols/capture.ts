@@ -5,6 +5,8 @@
 // two static functions whose names several functions share (SHARED: one of each size is unique),
 // plus an address outside the kernel's code (NOWHERE: addr2line knows no line there).
 //   npx tsx test/data/console/symbols/capture.ts VMLINUX OUTDIR LOG...
+// (the data here: the splat-debug-info kernel's vmlinux, test/data/console/*.log; logs of other
+// builds add only nm lines: their frames do not fit this vmlinux)
 // Development tool, like ../capture.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +37,7 @@ for (const f of findings) {
   const d = frameDetails(f.text);
   for (const fr of f.frames) {
     const a = fr.offset !== undefined ? lookupAddress(fr, d.get(frameKey(fr.fn, fr.offset)), table) : undefined;
-    if (a !== undefined) addrs.add(hexAddr(a));
+    if (typeof a === 'bigint') addrs.add(hexAddr(a));
   }
 }
 const input = [...addrs].map((a) => `0x${a}`).join('\n') + '\n';
