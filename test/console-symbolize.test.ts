@@ -198,7 +198,7 @@ function rewriteDecoded(log: string, reports: readonly Finding[], decoded: reado
 // frame can become the guilty function (hung tasks: context_switch, inlined into __schedule, is
 // not machinery). daxlab never rewrites its own logs, so its titles do not move; `daxlab findings
 // --console` of a decode_stacktrace.sh-processed log would title those reports differently.
-test.failing('a log rewritten the way decode_stacktrace.sh does (file:line, inlined frames) gets the same titles', (t) => {
+test('a log rewritten the way decode_stacktrace.sh does (file:line, inlined frames) gets the same titles', (t) => {
   for (const name of LOGS.filter((n) => n.startsWith('splat-6.12-'))) {
     const plain = parseConsoleText(load(name));
     if (!plain.some((f) => f.frames.length)) continue;

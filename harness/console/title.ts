@@ -62,7 +62,9 @@ export function isMachinery(fn: string): boolean {
 /** The first frame that is not machinery, as a stable name. */
 export function guiltyFunction(frames: readonly ParsedFrame[]): string | undefined {
   for (const f of frames) {
-    if (f.unreliable) continue;
+    // An inlined frame exists only in a log someone decoded (decode_stacktrace.sh, addr2line -i):
+    // the kernel printed the function it was inlined into, and the title follows what it printed.
+    if (f.unreliable || f.inlined) continue;
     if (!isMachinery(f.fn)) return baseName(f.fn);
   }
   return undefined;
