@@ -1,0 +1,71 @@
+// Nightly alerts (nightly/alerts.ts) on generated histories with known truth: per night 4 boots
+// with 1% noise around a level; a step tonight, a step three nights ago, a single bad night, none.
+import test from 'ava';
+import { rng } from '../harness/ab/stats.ts';
+import type { AbSettings } from '../harness/ab/types.ts';
+import type { NightValue, SeriesKey } from '../harness/history/db/queries.ts';
+import { alertText, findingAlerts, metricAlert } from '../harness/nightly/alerts.ts';
+
+const key: SeriesKey = { kernel: 'mainline-dax', scenario: 'truncate-latency', variant: { fs: 'ext4', dax: 'always' }, metric: 'truncate.p50' };
+const AB: AbSettings = { threshold: 0.05, alpha: 0.05, confidence: 0.95, resamples: 2000, seed: 1 };
+
+function history(levels: number[], seed: number): NightValue[] {
+  const r = rng(seed);
+  return levels.map((level, i) => {
+    const boots = [0, 1, 2, 3].map(() => level * (1 + 0.01 * (r() + r() + r() - 1.5)));
+    const sorted = [...boots].sort((a, b) => a - b);
+    return {
+      runId: `night-${String(i + 1).padStart(2, '0')}`,
+      startedAt: `2026-11-${String(i + 1).padStart(2, '0')}T02:00:00Z`,
+      value: ((sorted[1] ?? 0) + (sorted[2] ?? 0)) / 2,
+      boots,
+      unit: 'us',
+      kernel: { spec: i === levels.length - 1 ? 'debug-6.12.yaml + slow.patch' : 'debug-6.12.yaml', release: '6.12.117-daxlab-0000', identity: {} },
+    };
+  });
+}
+
+test('a 20% step tonight alerts from the previous night, naming tonight and both kernels', (t) => {
+  const a = metricAlert(key, history([...Array(5).fill(100), 120], 1), 'lower', AB);
+  t.truthy(a);
+  t.deepEqual(a?.by, ['previous-night']);
+  t.is(a?.since.runId, 'night-06');
+  t.is(a?.baseline.runId, 'night-05');
+  t.true((a?.changePct ?? 0) > 15 && (a?.changePct ?? 0) < 25, String(a?.changePct));
+  const text = alertText(a as NonNullable<typeof a>);
+  t.regex(text, /^REGRESSION mainline-dax\/truncate-latency:ext4-dax=always truncate\.p50 \+\d+\.\d%: .* since the night of 2026-11-06 \(night-06; seen by previous-night, p=0\.029/);
+  t.regex(text, /after: {2}night-06 6\.12\.117-daxlab-0000 \(debug-6\.12\.yaml \+ slow\.patch\)/);
+  // The same step on a higher-is-better metric is an improvement: no alert.
+  t.is(metricAlert(key, history([...Array(5).fill(100), 120], 1), 'higher', AB), undefined);
+});
+
+test('a 10% step three nights ago is found by the change-point detector, from its first night', (t) => {
+  const a = metricAlert(key, history([...Array(15).fill(100), 110, 110, 110], 2), 'lower', AB);
+  t.true(a?.by.includes('change-point'), JSON.stringify(a?.by));
+  t.is(a?.since.runId, 'night-16');
+  t.is(a?.baseline.runId, 'night-15');
+});
+
+test('noise, and one bad night that reverts, raise nothing on most seeds', (t) => {
+  let noise = 0;
+  let outlier = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    if (metricAlert(key, history(Array(12).fill(100), seed), 'lower', AB)) noise++;
+    if (metricAlert(key, history([...Array(8).fill(100), 130, 100, 100, 100], seed), 'lower', AB)) outlier++;
+  }
+  t.log(`${noise}/40 noise-only and ${outlier}/40 reverted-bad-night histories alerted`);
+  t.true(noise <= 4, `${noise}/40 noise-only histories alerted`);
+  t.true(outlier <= 4, `${outlier}/40 histories with a reverted bad night alerted`);
+  t.is(metricAlert(key, history([100], 1), 'lower', AB), undefined, 'one night has nothing to compare');
+});
+
+test('a finding title never seen on the kernel name before is an alert; a known one is not', (t) => {
+  const seen = new Map([['mainline-dax', new Set(['WARNING in dax_disassociate_entry'])]]);
+  const alerts = findingAlerts('night-07', [
+    { kernel: 'mainline-dax', title: 'WARNING in dax_disassociate_entry' },
+    { kernel: 'mainline-dax', title: 'possible deadlock in dax_layout_busy_page_range' },
+    { kernel: 'debian-6.12', title: 'WARNING in dax_disassociate_entry' },
+  ], (k) => seen.get(k) ?? new Set());
+  t.deepEqual(alerts.map((a) => `${a.kernel}: ${a.title}`), ['mainline-dax: possible deadlock in dax_layout_busy_page_range', 'debian-6.12: WARNING in dax_disassociate_entry']);
+  t.is(alertText(alerts[0] as NonNullable<(typeof alerts)[0]>), 'NEW FINDING on mainline-dax: possible deadlock in dax_layout_busy_page_range (first seen in night-07)');
+});
