@@ -14,9 +14,17 @@ import { displayPath } from '../util/paths.ts';
 import { mergeRuns } from './merge.ts';
 import { loadPlanFile } from './plan.ts';
 import { parseShard } from './shard.ts';
+import { alertText, type Alert } from './alerts.ts';
+import { evaluateNight } from './evaluate.ts';
+import { importLine } from '../history/command.ts';
+import { openHistoryDb } from '../history/db/connect.ts';
+import { DB_ENV, DEFAULT_DB_FILE, parseDbTarget } from '../history/db/target.ts';
+import { resolveScenarios } from '../scenario/load.ts';
+import { stderrLogger } from '../util/log.ts';
 
 interface NightlyFlags extends GuestFlags {
   shard?: string;
+  db?: string;
   out?: string;
   jobs?: string;
 }
@@ -28,9 +36,11 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     .argument('<plan>', 'nightly plan YAML (see images/nightly/sample-plan.yaml)')
     .option('--shard <i/n>', 'run shard i of n (1-based): the matrix split evenly by estimated cost, the same split on every machine')
     .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
-    .option('-j, --jobs <n>', 'guests at once (default: as many as host CPUs and free memory allow)');
+    .option('-j, --jobs <n>', 'guests at once (default: as many as host CPUs and free memory allow)')
+    .option('--db <url>', `history database: postgres://USER@HOST[:PORT]/DB, sqlite:PATH or a file (default: $${DB_ENV}, else <results>/${DEFAULT_DB_FILE})`);
   addGuestOptions(cmd).action(async (planFile: string, f: NightlyFlags) => {
     const plan = await loadPlanFile(planFile);
+    const target = parseDbTarget(f.db);
     const shard = f.shard === undefined ? undefined : parseShard(f.shard);
     const guest = guestSettings(f);
     const jobs = f.jobs === undefined ? 'auto' : intFlag('--jobs', f.jobs, 64);
@@ -50,9 +60,26 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
       signal: cancel.signal,
       onRecording: cancel.recording,
     });
+    // Alerts first: what got slower or newly splats is the morning's answer. A shard is part of a
+    // night; its night is judged once the shards are merged and imported.
+    let alerts: Alert[] = [];
+    let dbLine = shard ? `shard ${shard.index}/${shard.count}: not compared with history (merge the shards, then daxlab db import)` : '';
+    if (!shard && r.summary.status === 'completed') {
+      const h = await openHistoryDb(target, { log: stderrLogger() });
+      try {
+        const scenarios = await resolveScenarios(plan.scenarioArgs);
+        const ev = await evaluateNight(h, r.summary, scenarios);
+        alerts = ev.alerts;
+        dbLine = importLine(ev.imported, target);
+      } finally {
+        await h.close();
+      }
+      process.stdout.write(alerts.length ? `${alerts.length} alert${alerts.length > 1 ? 's' : ''}:\n${alerts.map((a) => alertText(a).replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?')).join('\n')}\n` : 'no alerts: nothing slower than its history, no new finding title\n');
+    }
     await reportRun(r, cancel);
     const ex = await exportRun(r.summary, { junit: `${r.dir}/junit.xml`, kcidb: `${r.dir}/kcidb.json` });
-    for (const l of ex.lines) process.stdout.write(`${l}\n`);
+    for (const l of [...ex.lines, dbLine]) if (l) process.stdout.write(`${l}\n`);
+    if (alerts.length) process.exitCode = 1;
   });
 
   program
