@@ -5,24 +5,14 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { DAX_MODES, FILESYSTEMS } from '../scenario/schema.ts';
+import { DAX_MODES, duration, FILESYSTEMS } from '../scenario/schema.ts';
 import type { ScenarioOverrides } from '../scenario/overrides.ts';
-import { parseDuration } from '../scenario/units.ts';
 import { UserError } from '../util/errors.ts';
 import { hashValue, shortHash } from '../util/hash.ts';
 import { displayPath } from '../util/paths.ts';
 import { parseYamlInput } from '../util/yaml-input.ts';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const n = parseDuration(v);
-  if (n === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: '${v}' (use seconds or e.g. 90s, 2m)` });
-    return z.NEVER;
-  }
-  return n;
-});
 
 export const planSchema = z
   .object({

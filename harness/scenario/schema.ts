@@ -22,7 +22,8 @@ const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return n;
 });
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+/** `90`, `90s`, `2m` in YAML -> seconds; shared by every YAML input that takes a duration. */
+export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = parseDuration(v);
   if (n === undefined) {
     ctx.addIssue({ code: 'custom', message: `not a duration: '${v}' (use seconds or e.g. 90s, 2m)` });
