@@ -122,7 +122,7 @@ export async function openHistoryDb(t: DbTarget, o: OpenOptions = {}): Promise<H
     if (r.error) {
       const msg = firstLine(r.error);
       // A database migrated by a newer daxlab names migrations this one does not have.
-      if (/corrupted migrations: expected previously executed migration .* to be at index|not found/i.test(msg)) {
+      if (/^corrupted migrations: previously executed migration .* is missing/.test(msg)) {
         throw new UserError(`${t.display}: its schema is newer than this daxlab knows (${msg})`);
       }
       throw r.error;

@@ -40,7 +40,7 @@ export function redactUrl(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    return url.replace(/(\/\/[^/:@\s]*):[^@\s]*@/g, '$1@');
+    return url.replace(/(\/\/[^/:@\s]*):[^@]*@/, '$1@');
   }
   u.password = '';
   for (const k of [...u.searchParams.keys()]) if (SECRET_PARAMS.has(k.toLowerCase())) u.searchParams.delete(k);
@@ -91,7 +91,6 @@ export function parseDbTarget(value: string | undefined, env: NodeJS.ProcessEnv 
     } catch {
       throw new UserError(`${where}: '${redactUrl(given)}' is not a valid URL`);
     }
-    if (!url.hostname && !url.searchParams.get('host')) throw new UserError(`${where}: ${redactUrl(given)}: no host (postgres://USER@HOST[:PORT]/DB)`);
     return { engine: 'postgres', url: given, display: redactUrl(given), secrets: secretsOf(url, env) };
   }
   if (scheme === 'sqlite') return sqliteTarget(given.slice('sqlite://'.length), where);
