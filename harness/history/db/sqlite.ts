@@ -37,7 +37,10 @@ export async function sqliteDriver(log: (s: string) => void = () => {}): Promise
       await ensureHostTools(['make', 'g++', 'python3'], [], log);
       for (const f of FILES) await copyFile(join(DRIVER_DIR, f), join(tmp, f));
       const t0 = Date.now();
-      const r = await execa('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: tmp, reject: false, all: true });
+      // Under `npm test` the environment carries the outer project's npm settings
+      // (npm_config_local_prefix=<repo> among them): this install must see only its own directory.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD'));
+      const r = await execa('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: tmp, env, extendEnv: false, reject: false, all: true });
       if (r.exitCode !== 0) {
         const last = String(r.all ?? '').trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit ${String(r.exitCode)}`;
         throw new UserError(`could not build the SQLite driver (npm ci in ${DRIVER_DIR}): ${last}`);
