@@ -3,7 +3,7 @@
 // through the importer; both engines must hold the same rows and give the same answers, a
 // re-import must change nothing, and a failed or killed import must leave nothing visible.
 import test, { type ExecutionContext } from 'ava';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Kysely } from 'kysely';
@@ -270,4 +270,18 @@ test('postgres: a server that is down, a wrong password, a missing database: one
   const missing = await line(server.url('nope'));
   t.is(missing, `daxlab: cannot connect to postgres://daxlab@127.0.0.1:${server.port}/nope: database "nope" does not exist`);
   for (const l of [wrong, missing]) t.false(l.includes(server.password) || l.includes(encodeURIComponent(server.password)));
+});
+
+test('sqlite: a directory, a file that is not a database, a path through a file: one line each', async (t) => {
+  const dir = scratch(t);
+  const plain = join(dir, 'plain');
+  writeFileSync(plain, 'not a database\n');
+  const line = async (path: string): Promise<string> => {
+    const e = await t.throwsAsync(openHistoryDb(parseDbTarget(path, {})), { instanceOf: UserError });
+    return e?.oneLine() ?? '';
+  };
+  t.is(await line(dir), `daxlab: cannot use sqlite:${dir}: unable to open database file`);
+  t.is(await line(plain), `daxlab: cannot use sqlite:${plain}: file is not a database`);
+  t.is(await line(join(plain, 'h.sqlite')), `daxlab: cannot use sqlite:${join(plain, 'h.sqlite')}: EEXIST: file already exists, mkdir '${plain}'`);
+  t.is(readFileSync(plain, 'utf8'), 'not a database\n', 'a file that is not a database is left alone');
 });
