@@ -23,7 +23,7 @@ const pgServer = (): PgServer => {
 };
 
 // The environment a test gives daxlab: none of this machine's PG* variables.
-const CLEAN = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('PG') || k === 'DAXLAB_DB').map((k) => [k, undefined]));
+const CLEAN = { ...Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('PG') || k === 'DAXLAB_DB').map((k) => [k, undefined])), PGPASSFILE: '/nonexistent' };
 const run = (args: string[], env: Record<string, string | undefined> = {}) => daxlab(args, { ...CLEAN, ...env } as Record<string, string>);
 
 const TWO_GUESTS_LINE = '2 steps, 2 boots, 1 kernel, 6 metrics, 40 samples, 8 per-boot values, 0 findings';

@@ -29,6 +29,9 @@ let server: PgServer | undefined;
 let dbs = 0;
 
 test.before(async () => {
+  // node-postgres falls back to PG* variables and ~/.pgpass: the tests give every credential.
+  for (const k of Object.keys(process.env)) if (k.startsWith('PG')) delete process.env[k];
+  process.env['PGPASSFILE'] = '/nonexistent';
   server = await startPostgres();
 });
 test.after.always(async () => {
@@ -267,6 +270,7 @@ test('postgres: a server that is down, a wrong password, a missing database: one
   t.is(await line(`postgres://daxlab:hunter22@127.0.0.1:${down}/history`), `daxlab: cannot connect to postgres://daxlab@127.0.0.1:${down}/history: connection refused`);
   const wrong = await line(server.url('postgres', { password: 'not-the-password' }));
   t.is(wrong, `daxlab: cannot connect to postgres://daxlab@127.0.0.1:${server.port}/postgres: password authentication failed for user "daxlab"`);
+  t.is(await line(server.url('postgres', { password: false })), `daxlab: cannot connect to postgres://daxlab@127.0.0.1:${server.port}/postgres: the server wants a password and none was given (in the URL, PGPASSWORD or ~/.pgpass)`);
   const missing = await line(server.url('nope'));
   t.is(missing, `daxlab: cannot connect to postgres://daxlab@127.0.0.1:${server.port}/nope: database "nope" does not exist`);
   for (const l of [wrong, missing]) t.false(l.includes(server.password) || l.includes(encodeURIComponent(server.password)));

@@ -65,7 +65,8 @@ export function operatorMessage(e: unknown, t: DbTarget, connecting: boolean): s
     const msg = firstLine(e);
     if (/timeout exceeded when trying to connect|Connection terminated due to connection timeout/i.test(msg)) return `cannot connect to ${t.display}: timed out`;
     if (/Connection terminated unexpectedly/i.test(msg)) return `${connecting ? 'cannot connect to' : 'lost the connection to'} ${t.display}: the server closed the connection`;
-    // pg reports a missing or unusable password (SASL, SCRAM) before it has a SQLSTATE.
+    if (/client password must be a string/.test(msg)) return `cannot connect to ${t.display}: the server wants a password and none was given (in the URL, PGPASSWORD or ~/.pgpass)`;
+    // pg reports an unusable password (SASL, SCRAM) before it has a SQLSTATE.
     if ((code && OPERATOR_SQLSTATE.test(code)) || (connecting && /password|SASL|SCRAM/i.test(msg))) return connecting ? `cannot connect to ${t.display}: ${msg}` : `${t.display}: ${msg}`;
     return undefined;
   }
