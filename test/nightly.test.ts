@@ -1,5 +1,6 @@
 // `daxlab nightly --shard` and `daxlab merge` on real debian:6.12 guests: two shards of a plan,
-// merged, hold exactly the steps the unsharded plan has, each once.
+// merged, hold exactly the steps the unsharded plan has, each once; the merged night goes into
+// the history database.
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,11 @@ test('two shards merged equal the plan: every step once, boots renumbered, CI fi
     t.true(existsSync(join(root, `s${i}`, 'junit.xml')) && existsSync(join(root, `s${i}`, 'kcidb.json')));
     t.deepEqual(summaryOf(join(root, `s${i}`)).plan?.shard, { index: i, count: 2 });
   }
-  const m = await daxlab(['merge', join(root, 's1'), join(root, 's2'), '--out', join(root, 'merged')]);
+  const m = await daxlab(['merge', join(root, 's1'), join(root, 's2'), '--out', join(root, 'merged'), '--db', join(root, 'history.sqlite')]);
   t.is(m.exitCode, 0, String(m.all));
+  // The merged night is the night: imported once, and judged (its first night: nothing to compare).
+  t.regex(String(m.stdout), /^no alerts: /m);
+  t.regex(String(m.stdout), /: imported into sqlite:.*history\.sqlite \(4 steps, 2 boots, 1 kernel/);
   const s = summaryOf(join(root, 'merged'));
   // The unsharded plan: tl-quick on ext4 and xfs, one repetition, two boots of kernel `deb`.
   const want = ['ext4', 'xfs'].flatMap((fs) => [1, 2].map((b) => `deb/tl-quick:${fs}:always:r1@${b}`)).sort();

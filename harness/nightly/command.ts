@@ -14,13 +14,9 @@ import { displayPath } from '../util/paths.ts';
 import { mergeRuns } from './merge.ts';
 import { loadPlanFile } from './plan.ts';
 import { parseShard } from './shard.ts';
-import { alertText, type Alert } from './alerts.ts';
-import { evaluateNight } from './evaluate.ts';
-import { importLine } from '../history/command.ts';
-import { openHistoryDb } from '../history/db/connect.ts';
+import { judgeNight, type Judged } from './evaluate.ts';
 import { DB_ENV, DEFAULT_DB_FILE, parseDbTarget } from '../history/db/target.ts';
-import { resolveScenarios } from '../scenario/load.ts';
-import { stderrLogger } from '../util/log.ts';
+import { loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
 
 interface NightlyFlags extends GuestFlags {
   shard?: string;
@@ -62,24 +58,12 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     });
     // Alerts first: what got slower or newly splats is the morning's answer. A shard is part of a
     // night; its night is judged once the shards are merged and imported.
-    let alerts: Alert[] = [];
-    let dbLine = shard ? `shard ${shard.index}/${shard.count}: not compared with history (merge the shards, then daxlab db import)` : '';
-    if (!shard && r.summary.status === 'completed') {
-      const h = await openHistoryDb(target, { log: stderrLogger() });
-      try {
-        const scenarios = await resolveScenarios(plan.scenarioArgs);
-        const ev = await evaluateNight(h, r.summary, scenarios);
-        alerts = ev.alerts;
-        dbLine = importLine(ev.imported, target);
-      } finally {
-        await h.close();
-      }
-      process.stdout.write(alerts.length ? `${alerts.length} alert${alerts.length > 1 ? 's' : ''}:\n${alerts.map((a) => alertText(a).replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?')).join('\n')}\n` : 'no alerts: nothing slower than its history, no new finding title\n');
-    }
+    let judged: Judged = { alerts: [], dbLine: `shard ${shard?.index}/${shard?.count}: not compared with history (merge the shards with daxlab merge --db)` };
+    if (!shard && r.summary.status === 'completed') judged = await judgeNight(target, r.summary, await resolveScenarios(plan.scenarioArgs));
     await reportRun(r, cancel);
     const ex = await exportRun(r.summary, { junit: `${r.dir}/junit.xml`, kcidb: `${r.dir}/kcidb.json` });
-    for (const l of [...ex.lines, dbLine]) if (l) process.stdout.write(`${l}\n`);
-    if (alerts.length) process.exitCode = 1;
+    for (const l of [...ex.lines, judged.dbLine]) process.stdout.write(`${l}\n`);
+    if (judged.alerts.length) process.exitCode = 1;
   });
 
   program
@@ -87,14 +71,19 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     .description('merge the shard runs of one nightly plan into one run')
     .argument('<runs...>', 'shard runs: run ids or results directories')
     .requiredOption('-o, --out <dir>', 'results directory of the merged run (must not exist)')
-    .action(async (runs: string[], o: { out: string }) => {
+    .option('--db [url]', `also import the merged night into the history database and compare it with its history (default database: $${DB_ENV}, else <results>/${DEFAULT_DB_FILE})`)
+    .action(async (runs: string[], o: { out: string; db?: string | boolean }) => {
+      const target = o.db === undefined || o.db === false ? undefined : parseDbTarget(o.db === true ? undefined : o.db);
       const { dir, merged } = await mergeRuns(runs, o.out);
       const rec = RunRecorder.open(dir);
       rec.close();
       await writeRunReport(dir, rec.summary);
       const s = rec.summary;
+      // A night with shards missing is not judged: its missing work would read as a change.
+      const judged = target && !merged.missing.length ? await judgeNight(target, s, await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)))) : undefined;
       process.stdout.write(`${displayPath(dir)}: ${s.statusReason ?? s.status}\n`);
-      if (merged.missing.length) process.stderr.write(`daxlab: shards ${merged.missing.join(', ')} missing: the merged run is marked interrupted\n`);
-      process.exitCode = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip') || merged.missing.length ? 1 : 0;
+      if (judged) process.stdout.write(`${judged.dbLine}\n`);
+      if (merged.missing.length) process.stderr.write(`daxlab: shards ${merged.missing.join(', ')} missing: the merged run is marked interrupted${target ? ' and not compared with history' : ''}\n`);
+      process.exitCode = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip') || merged.missing.length || judged?.alerts.length ? 1 : 0;
     });
 }

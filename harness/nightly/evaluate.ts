@@ -1,5 +1,6 @@
 // Tonight's run into the history database, then every series it has values for compared with
-// its past nights (nightly/alerts.ts). The shell around the pure alerting: it reads the database.
+// its past nights (nightly/alerts.ts). The shell around the pure alerting: it reads the database
+// and prints the alerts.
 import { betterFor } from '../ab/collect.ts';
 import type { AbSettings } from '../ab/types.ts';
 import type { HistoryDb } from '../history/db/connect.ts';
@@ -7,7 +8,11 @@ import { importSummary, type ImportResult } from '../history/db/import.ts';
 import { findingTitlesBefore, findingTitlesOfRun, metricSeries, seriesOfRun } from '../history/db/queries.ts';
 import type { RunSummary } from '../results/types.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { findingAlerts, metricAlert, type Alert } from './alerts.ts';
+import { alertText, findingAlerts, metricAlert, type Alert } from './alerts.ts';
+import { importLine } from '../history/command.ts';
+import { openHistoryDb } from '../history/db/connect.ts';
+import type { DbTarget } from '../history/db/target.ts';
+import { stderrLogger } from '../util/log.ts';
 
 export const NIGHTLY_AB: AbSettings = { threshold: 0.05, alpha: 0.05, confidence: 0.95, resamples: 2000, seed: 1 };
 
@@ -27,4 +32,27 @@ export async function evaluateNight(h: HistoryDb, s: RunSummary, scenarios: read
   for (const k of new Set(tonight.map((f) => f.kernel))) seen.set(k, new Set(await findingTitlesBefore(h.db, k, s.runId)));
   alerts.push(...findingAlerts(s.runId, tonight, (k) => seen.get(k) ?? new Set()));
   return { imported, alerts };
+}
+
+export interface Judged {
+  alerts: Alert[];
+  /** What the import did, for the terminal. */
+  dbLine: string;
+}
+
+/**
+ * Open the history database, import the night, compare it, print the alerts (first thing: what
+ * got slower or newly splats is the morning's answer) and close the database.
+ */
+export async function judgeNight(target: DbTarget, s: RunSummary, scenarios: readonly Pick<Scenario, 'id' | 'metricBetter'>[]): Promise<Judged> {
+  const h = await openHistoryDb(target, { log: stderrLogger() });
+  let ev: Awaited<ReturnType<typeof evaluateNight>>;
+  try {
+    ev = await evaluateNight(h, s, scenarios);
+  } finally {
+    await h.close();
+  }
+  const n = ev.alerts.length;
+  process.stdout.write(n ? `${n} alert${n > 1 ? 's' : ''}:\n${ev.alerts.map((a) => alertText(a).replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?')).join('\n')}\n` : 'no alerts: nothing slower than its history, no new finding title\n');
+  return { alerts: ev.alerts, dbLine: importLine(ev.imported, target) };
 }
