@@ -7,6 +7,7 @@ import { registerExportCommand } from './export/command.ts';
 import { registerDbCommands } from './history/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
 import { registerNightlyCommands } from './nightly/command.ts';
+import { registerHistoryCommand } from './nightly/history.ts';
 import { registerReportCommand } from './report/command.ts';
 import { registerRunCommand } from './run/command.ts';
 import { runCleanups } from './util/cleanup.ts';
@@ -41,6 +42,7 @@ program
 registerRunCommand(program, cancel);
 registerAbCommand(program, cancel);
 registerNightlyCommands(program, cancel);
+registerHistoryCommand(program);
 registerKernelCommands(program);
 registerCatalogCommand(program);
 registerFindingsCommand(program);

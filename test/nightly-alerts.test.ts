@@ -69,3 +69,16 @@ test('a finding title never seen on the kernel name before is an alert; a known 
   t.deepEqual(alerts.map((a) => `${a.kernel}: ${a.title}`), ['mainline-dax: possible deadlock in dax_layout_busy_page_range', 'debian-6.12: WARNING in dax_disassociate_entry']);
   t.is(alertText(alerts[0] as NonNullable<(typeof alerts)[0]>), 'NEW FINDING on mainline-dax: possible deadlock in dax_layout_busy_page_range (first seen in night-07)');
 });
+
+test('history table: one line a night, the change point marked on the first night of the new level', async (t) => {
+  const { renderHistory } = await import('../harness/nightly/history.ts');
+  const { detectChangePoints } = await import('../harness/history/changepoint.ts');
+  const nights = history([...Array(10).fill(100), ...Array(5).fill(130)], 3);
+  const cps = detectChangePoints(nights.map((n) => n.value));
+  const text = renderHistory(key, nights, cps);
+  const lines = text.split('\n');
+  t.is(lines[0], 'mainline-dax/truncate-latency:ext4-dax=always truncate.p50 (15 nights)');
+  t.is(lines.length, 2 + 1 + 15);
+  t.regex(lines[3 + 10] ?? '', /^2026-11-11 02:00 +night-11 .* 1\d\d\.\d us +4 +<- change \+\d+\.\d% p=/);
+  t.is(lines.filter((l) => l.includes('<- change')).length, 1);
+});
