@@ -58,8 +58,11 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     });
     // Alerts first: what got slower or newly splats is the morning's answer. A shard is part of a
     // night; its night is judged once the shards are merged and imported.
-    let judged: Judged = { alerts: [], dbLine: `shard ${shard?.index}/${shard?.count}: not compared with history (merge the shards with daxlab merge --db)` };
-    if (!shard && r.summary.status === 'completed') judged = await judgeNight(target, r.summary, await resolveScenarios(plan.scenarioArgs));
+    const judged: Judged = shard
+      ? { alerts: [], dbLine: `shard ${shard.index}/${shard.count}: not compared with history (merge the shards with daxlab merge --db)` }
+      : r.summary.status === 'completed'
+        ? await judgeNight(target, r.summary, await resolveScenarios(plan.scenarioArgs))
+        : { alerts: [], dbLine: `run ${r.summary.status}: not imported or compared with history (finish it with daxlab run --resume ${r.summary.runId}, then daxlab db import)` };
     await reportRun(r, cancel);
     const ex = await exportRun(r.summary, { junit: `${r.dir}/junit.xml`, kcidb: `${r.dir}/kcidb.json` });
     for (const l of [...ex.lines, judged.dbLine]) process.stdout.write(`${l}\n`);
