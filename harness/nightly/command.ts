@@ -2,7 +2,6 @@
 // and writes junit.xml and kcidb.json beside it; `daxlab merge DIR... --out DIR` joins shards.
 // History, change-point alerts and the worker fleet build on these (issue 11).
 import type { Command } from 'commander';
-import { RunRecorder } from '../engine/recorder.ts';
 import { exportRun } from '../export/command.ts';
 import { writeRunReport } from '../report/command.ts';
 import { checkOutDir } from '../results/store.ts';
@@ -77,11 +76,9 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     .option('--db [url]', `also import the merged night into the history database and compare it with its history (default database: $${DB_ENV}, else <results>/${DEFAULT_DB_FILE})`)
     .action(async (runs: string[], o: { out: string; db?: string | boolean }) => {
       const target = o.db === undefined || o.db === false ? undefined : parseDbTarget(o.db === true ? undefined : o.db);
-      const { dir, merged } = await mergeRuns(runs, o.out);
-      const rec = RunRecorder.open(dir);
-      rec.close();
-      await writeRunReport(dir, rec.summary);
-      const s = rec.summary;
+      // The summary mergeRuns wrote is the merged run's: no need to read the log back.
+      const { dir, merged, summary: s } = await mergeRuns(runs, o.out);
+      await writeRunReport(dir, s);
       // A night with shards missing is not judged: its missing work would read as a change.
       const judged = target && !merged.missing.length ? await judgeNight(target, s, await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)))) : undefined;
       process.stdout.write(`${displayPath(dir)}: ${s.statusReason ?? s.status}\n`);

@@ -8,6 +8,7 @@ import { RunRecorder } from '../engine/recorder.ts';
 import { EVENTS_FILE, readEventLog } from '../results/event-log.ts';
 import type { EventOf, RunEvent } from '../results/events.ts';
 import { findRunDir, newRunId } from '../results/store.ts';
+import type { RunSummary } from '../results/types.ts';
 import { RunView } from '../results/view.ts';
 import { outcomeLine } from '../run/runner.ts';
 import { UserError } from '../util/errors.ts';
@@ -95,7 +96,7 @@ export function mergeEvents(shards: readonly ShardLog[], runId: string, command:
 }
 
 /** Merge shard run directories into `outDir` (written whole, then renamed into place). */
-export async function mergeRuns(refs: readonly string[], outDir: string): Promise<{ dir: string; merged: Merged }> {
+export async function mergeRuns(refs: readonly string[], outDir: string): Promise<{ dir: string; merged: Merged; summary: RunSummary }> {
   if (existsSync(outDir)) throw new UserError(`--out ${displayPath(outDir)} already exists`);
   const shards: ShardLog[] = [];
   for (const r of refs) {
@@ -104,6 +105,7 @@ export async function mergeRuns(refs: readonly string[], outDir: string): Promis
   }
   const merged = mergeEvents(shards, newRunId(), ['merge', ...refs]);
   const tmp = resolve(`${outDir}.tmp-${process.pid}`);
+  let summary: RunSummary;
   mkdirSync(tmp, { recursive: true });
   try {
     writeFileSync(join(tmp, EVENTS_FILE), merged.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -111,11 +113,12 @@ export async function mergeRuns(refs: readonly string[], outDir: string): Promis
     const rec = RunRecorder.open(tmp);
     rec.close();
     rec.writeSummary();
+    summary = rec.summary;
     if (rec.writeError) throw new UserError(rec.writeError);
     renameSync(tmp, outDir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  return { dir: resolve(outDir), merged };
+  return { dir: resolve(outDir), merged, summary };
 }
