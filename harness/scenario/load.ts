@@ -6,14 +6,14 @@ import { displayPath, scenariosDir } from '../util/paths.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { lineOfField, parseYamlInput } from '../util/yaml-input.ts';
 import { formatSize } from './units.ts';
-import { PMEM_MAX, PMEM_MIN, pmemTooSmall, scenarioSchema, type Scenario } from './schema.ts';
+import { PMEM_MAX, PMEM_MIN, pmemAligned, pmemInRange, pmemTooSmall, scenarioSchema, type Scenario } from './schema.ts';
 
 export function parseScenarioText(text: string, file: string): Scenario {
   const { data: f, at } = parseYamlInput(scenarioSchema, text, file, 'a scenario', 'reproducer:');
-  if (f.pmem < PMEM_MIN || f.pmem > PMEM_MAX) {
+  if (!pmemInRange(f.pmem)) {
     throw new UserError(`pmem size ${formatSize(f.pmem)} is outside ${formatSize(PMEM_MIN)}..${formatSize(PMEM_MAX)}`, at('pmem'));
   }
-  if (f.pmem % (2 * 1024 ** 2) !== 0) throw new UserError(`pmem size must be a multiple of 2M (fsdax alignment)`, at('pmem'));
+  if (!pmemAligned(f.pmem)) throw new UserError(`pmem size must be a multiple of 2M (fsdax alignment)`, at('pmem'));
   const small = pmemTooSmall(f.pmem, f.filesystem);
   if (small) throw new UserError(`pmem size ${formatSize(f.pmem)} is ${small}`, at('pmem'));
   if (f.scratch_iops !== undefined && !f.scratch) throw new UserError(`scratch_iops needs scratch: true`, at('scratch_iops'));

@@ -3,7 +3,7 @@
 // the scenario's own values and are recorded in the run so a resume and a reader see them. Pure.
 import { UserError } from '../util/errors.ts';
 import { didYouMean } from '../util/suggest.ts';
-import { DAX_MODES, FILESYSTEMS, PMEM_MAX, PMEM_MIN, pmemTooSmall, type DaxMode, type Filesystem, type Scenario } from './schema.ts';
+import { DAX_MODES, FILESYSTEMS, PMEM_MAX, PMEM_MIN, pmemAligned, pmemInRange, pmemTooSmall, type DaxMode, type Filesystem, type Scenario } from './schema.ts';
 import { formatSize, parseDuration, parseSize } from './units.ts';
 
 export interface ScenarioOverrides {
@@ -54,7 +54,7 @@ export function parseOverrides(f: OverrideFlags, reproArgs: readonly string[] | 
   }
   if (f.pmem !== undefined) {
     const b = parseSize(f.pmem);
-    if (b === undefined || b < PMEM_MIN || b > PMEM_MAX || b % (2 * 1024 ** 2) !== 0) throw new UserError(`--pmem must be a size of ${formatSize(PMEM_MIN)}..${formatSize(PMEM_MAX)}, a multiple of 2M, got '${f.pmem}'`);
+    if (b === undefined || !pmemInRange(b) || !pmemAligned(b)) throw new UserError(`--pmem must be a size of ${formatSize(PMEM_MIN)}..${formatSize(PMEM_MAX)}, a multiple of 2M, got '${f.pmem}'`);
     o.pmemBytes = b;
   }
   if (reproArgs?.length) o.args = [...reproArgs];

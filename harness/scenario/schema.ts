@@ -112,6 +112,12 @@ export interface Scenario {
 /** Limits of the emulated NVDIMM: below 16 MiB fsdax has no room, and the file is a host file. */
 export const PMEM_MIN = 64 * 1024 ** 2;
 export const PMEM_MAX = 64 * 1024 ** 3;
+/** fsdax namespaces are aligned to 2 MiB. */
+export const PMEM_ALIGN = 2 * 1024 ** 2;
+
+export const pmemInRange = (bytes: number): boolean => bytes >= PMEM_MIN && bytes <= PMEM_MAX;
+export const pmemAligned = (bytes: number): boolean => bytes % PMEM_ALIGN === 0;
+
 /** mkfs.xfs refuses filesystems under 300 MB; an fsdax namespace on 512M of pmem is above it. */
 export const XFS_MIN_PMEM = 512 * 1024 ** 2;
 
