@@ -11,7 +11,7 @@ import { daxlab } from './helpers.ts';
 const PLAN = 'test/data/nightly/tl-two-boots.yaml';
 const summaryOf = (dir: string): RunSummary => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
 
-test('two shards merged equal the plan: every step once, boots renumbered, CI files per shard', async (t) => {
+test('two shards merged equal the plan: every step once, boots renumbered, CI files per shard and for the night', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'daxlab-nightly-'));
   for (const i of [1, 2]) {
     const r = await daxlab(['nightly', PLAN, '--shard', `${i}/2`, '-j', '1', '--out', join(root, `s${i}`)]);
@@ -31,6 +31,9 @@ test('two shards merged equal the plan: every step once, boots renumbered, CI fi
   t.deepEqual(s.boots.map((b) => b.index), [1, 2]);
   t.true(s.boots.every((b) => existsSync(join(root, 'merged', b.consoleLog))));
   t.true(existsSync(join(root, 'merged', 'report.html')));
+  // The merged night's CI files hold the whole night: a JUnit testcase per step.
+  t.is((readFileSync(join(root, 'merged', 'junit.xml'), 'utf8').match(/<testcase /g) ?? []).length, 4);
+  t.true(existsSync(join(root, 'merged', 'kcidb.json')));
   // A shard merged with itself, or into an existing directory: refused, nothing written.
   const twice = await daxlab(['merge', join(root, 's1'), join(root, 's1'), '--out', join(root, 'again')]);
   t.is(twice.exitCode, 2);

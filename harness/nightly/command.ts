@@ -70,7 +70,7 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
 
   program
     .command('merge')
-    .description('merge the shard runs of one nightly plan into one run')
+    .description('merge the shard runs of one nightly plan into one run (with report.html, junit.xml and kcidb.json)')
     .argument('<runs...>', 'shard runs: run ids or results directories')
     .requiredOption('-o, --out <dir>', 'results directory of the merged run (must not exist)')
     .option('--db [url]', `also import the merged night into the history database and compare it with its history (default database: $${DB_ENV}, else <results>/${DEFAULT_DB_FILE})`)
@@ -81,7 +81,10 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
       await writeRunReport(dir, s);
       // A night with shards missing is not judged: its missing work would read as a change.
       const judged = target && !merged.missing.length ? await judgeNight(target, s, await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)))) : undefined;
+      // The merged night is what CI and a lab dashboard read, as they would an unsharded night's.
+      const ex = await exportRun(s, { junit: `${dir}/junit.xml`, kcidb: `${dir}/kcidb.json` });
       process.stdout.write(`${displayPath(dir)}: ${s.statusReason ?? s.status}\n`);
+      for (const l of ex.lines) process.stdout.write(`${l}\n`);
       if (judged) process.stdout.write(`${judged.dbLine}\n`);
       if (merged.missing.length) process.stderr.write(`daxlab: shards ${merged.missing.join(', ')} missing: the merged run is marked interrupted${target ? ' and not compared with history' : ''}\n`);
       process.exitCode = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip') || merged.missing.length || judged?.alerts.length ? 1 : 0;
