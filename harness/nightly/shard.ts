@@ -27,28 +27,45 @@ export function unitCost(items: readonly WorkItem[], stepSeconds: (i: WorkItem) 
 
 const unitKey = (i: WorkItem): string => `${i.kernel}\0${i.slot ?? 0}\0${i.scenario}`;
 
-/**
- * The items of shard `s`: units assigned longest first to the least-loaded shard (ties to the
- * lowest index, units in key order), so every shard computes the same assignment on its own.
- */
-export function shardItems(items: readonly WorkItem[], s: Shard, stepSeconds?: (i: WorkItem) => number): WorkItem[] {
-  if (s.count === 1) return [...items];
+export interface ShardUnit {
+  kernel: string;
+  /** Boot slot (0: a plan of one boot). */
+  slot: number;
+  scenario: string;
+  cost: number;
+  items: WorkItem[];
+}
+
+/** The units of the matrix, longest first (ties in key order): the order shards are dealt them. */
+export function shardUnits(items: readonly WorkItem[], stepSeconds?: (i: WorkItem) => number): ShardUnit[] {
   const units = new Map<string, WorkItem[]>();
   for (const i of items) {
     const k = unitKey(i);
     if (!units.has(k)) units.set(k, []);
     units.get(k)?.push(i);
   }
-  const costed = [...units].map(([k, us]) => ({ k, cost: unitCost(us, stepSeconds) })).sort((a, b) => b.cost - a.cost || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return [...units]
+    .map(([k, us]) => ({ k, cost: unitCost(us, stepSeconds), us }))
+    .sort((a, b) => b.cost - a.cost || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .map(({ cost, us }) => ({ kernel: us[0]?.kernel ?? '', slot: us[0]?.slot ?? 0, scenario: us[0]?.scenario ?? '', cost, items: us }));
+}
+
+/**
+ * The items of shard `s`: units assigned longest first to the least-loaded shard (ties to the
+ * lowest index), so every shard computes the same assignment on its own. With as many shards as
+ * units, shard j gets exactly unit j of shardUnits: the fleet's jobs are such shards.
+ */
+export function shardItems(items: readonly WorkItem[], s: Shard, stepSeconds?: (i: WorkItem) => number): WorkItem[] {
+  if (s.count === 1) return [...items];
   const load = new Array<number>(s.count).fill(0);
   const mine = new Set<string>();
-  for (const u of costed) {
+  for (const u of shardUnits(items, stepSeconds)) {
     let best = 0;
     for (let j = 1; j < s.count; j++) if ((load[j] ?? 0) < (load[best] ?? 0)) best = j;
     load[best] = (load[best] ?? 0) + u.cost;
-    if (best === s.index - 1) mine.add(u.k);
+    if (best === s.index - 1) for (const i of u.items) mine.add(i.key);
   }
-  return items.filter((i) => mine.has(unitKey(i)));
+  return items.filter((i) => mine.has(i.key));
 }
 
 /** Items for `boots` independent boots per kernel: slot 1..boots, keys `...@SLOT` (one boot: unchanged). */

@@ -1,5 +1,5 @@
-// `daxlab run` over the engine: check the input (cheapest first), prepare every kernel once,
-// record the run as events, execute the work items, write the views. Cancellation is the
+// `daxlab run` over the engine: check the input (cheapest first), prepare each kernel its work
+// items use once, record the run as events, execute the items, write the views. Cancellation is the
 // caller's AbortSignal; nothing here exits the process or installs signal handlers.
 import { hostname, cpus as hostCpus, totalmem, release as hostRelease } from 'node:os';
 import { relative, join } from 'node:path';
@@ -123,10 +123,22 @@ export async function run(o: RunOptions): Promise<RunResult> {
     await timed(phases, 'hostToolsMs', () => ensureHostTools(['qemu-system-x86_64'], guest.firmware === 'seabios' ? [] : [QBOOT], log));
     // gcc takes a second; a first download of a Debian kernel takes a minute: compile first.
     const binaries = await timed(phases, 'compileMs', () => compileScenarios(scenarios, log));
+    // The items first: a shard (a fleet job) prepares only the kernels its items use, so a
+    // machine never builds or downloads a kernel it will not boot.
+    const binaryNames = new Map([...binaries].map(([id, b]) => [id, b.name]));
+    const all = bootSlots(parsed.flatMap((k) => workItems(k.name, scenarios, binaryNames)), plan?.boots ?? 1);
+    let items: WorkItem[] = plan?.shard ? shardItems(all, plan.shard) : all;
+    if (resumed && plan?.shard) {
+      // A resumed shard knows only the kernels it prepared, so the split above saw a smaller
+      // matrix: its items are the ones it planned.
+      const planned = new Set([...resumed.summary.steps.map((x) => x.key), ...resumed.summary.pending]);
+      items = all.filter((i) => planned.has(i.key));
+    }
+    const used = parsed.filter((k) => items.some((i) => i.kernel === k.name));
     const resolved = new Map<string, Kernel>();
-    for (const k of parsed) if (k.parsed.kind === 'debian' || k.parsed.kind === 'bzimage') resolved.set(k.name, await timed(phases, `${k.name}/kernelMs`, () => resolveKernel(k.spec, log)));
+    for (const k of used) if (k.parsed.kind === 'debian' || k.parsed.kind === 'bzimage') resolved.set(k.name, await timed(phases, `${k.name}/kernelMs`, () => resolveKernel(k.spec, log)));
     const kernels: PreparedKernel[] = [];
-    for (const k of parsed) {
+    for (const k of used) {
       const pk = await prepareKernel(k.name, k.spec, { accel: o.accel, tcgThread, log }, resolved.get(k.name));
       const early = phases[`${k.name}/kernelMs`];
       if (early !== undefined) pk.phases['kernelMs'] = early;
@@ -141,10 +153,9 @@ export async function run(o: RunOptions): Promise<RunResult> {
         }
       }
     }
-    const concurrency = o.concurrency === 'auto' ? Math.min(...kernels.map((pk) => autoConcurrency(hostShape(), { accel: pk.accel.accel, tcgThread, cpus: guest.cpus, memBytes: guest.memBytes }))) : o.concurrency;
-    const binaryNames = new Map([...binaries].map(([id, b]) => [id, b.name]));
-    const all = bootSlots(kernels.flatMap((pk) => workItems(pk.name, scenarios, binaryNames)), plan?.boots ?? 1);
-    const items: WorkItem[] = plan?.shard ? shardItems(all, plan.shard) : all;
+    // No kernels: a shard the split left empty (more shards than units); it boots nothing.
+    const autoJ = kernels.length ? Math.min(...kernels.map((pk) => autoConcurrency(hostShape(), { accel: pk.accel.accel, tcgThread, cpus: guest.cpus, memBytes: guest.memBytes }))) : 1;
+    const concurrency = o.concurrency === 'auto' ? autoJ : o.concurrency;
 
     let rec: RunRecorder;
     if (resumed) {
