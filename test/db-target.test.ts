@@ -2,7 +2,8 @@
 // anything printed. Pure.
 import test from 'ava';
 import { join, resolve } from 'node:path';
-import { parseDbTarget, redactUrl, scrubSecrets } from '../harness/history/db/target.ts';
+import { parseDbTarget } from '../harness/history/db/target.ts';
+import { redactUrl, scrubSecrets } from '../harness/util/secrets.ts';
 import { UserError } from '../harness/util/errors.ts';
 
 const lineOf = (f: () => unknown): string => {

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import type { Kysely } from 'kysely';
 import { UserError } from '../../util/errors.ts';
 import type { HistoryTables } from './schema.ts';
-import { scrubSecrets, type DbTarget } from './target.ts';
+import { scrubSecrets } from '../../util/secrets.ts';
+import type { DbTarget } from './target.ts';
 
 export interface HistoryDb {
   db: Kysely<HistoryTables>;

@@ -6,6 +6,7 @@ import { defaultResultsRoot } from '../../results/store.ts';
 import { UserError } from '../../util/errors.ts';
 import { displayPath } from '../../util/paths.ts';
 import { didYouMean } from '../../util/suggest.ts';
+import { redactUrl, SECRET_PARAMS } from '../../util/secrets.ts';
 
 export type DbTarget =
   | { engine: 'sqlite'; path: string; display: string }
@@ -26,36 +27,6 @@ export function defaultDbPath(): string {
 }
 
 const SCHEMES = ['postgres', 'postgresql', 'sqlite'];
-// Query parameters libpq and node-postgres read secrets from.
-const SECRET_PARAMS = new Set(['password', 'sslpassword']);
-
-/**
- * `postgres://user:pw@host/db?password=x` -> `postgres://user@host/db`: the password and any
- * password parameter are dropped, not starred, so their length is not shown either. Text that is
- * not a URL comes back with anything between `://` and `@` that looks like `user:pw` cut down
- * to `user`.
- */
-export function redactUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return url.replace(/(\/\/[^/:@\s]*):[^@]*@/, '$1@');
-  }
-  u.password = '';
-  for (const k of [...u.searchParams.keys()]) if (SECRET_PARAMS.has(k.toLowerCase())) u.searchParams.delete(k);
-  return u.toString();
-}
-
-/** Every occurrence of a secret replaced by `***`, and any credentials left in URLs cut (redactUrl). */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('***');
-  // Also percent-encoded, as a URL carries it.
-  for (const s of secrets) if (s && encodeURIComponent(s) !== s) out = out.split(encodeURIComponent(s)).join('***');
-  return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@\s]*@/gi, '$1@');
-}
-
 /** The passwords a PostgreSQL URL and the environment can carry (decoded as libpq decodes them). */
 function secretsOf(url: URL, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
