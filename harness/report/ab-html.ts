@@ -2,12 +2,12 @@
 // an LKP-shaped table and two inline SVG plots per metric, the bisection. Pure. The page forbids
 // scripts, so the plots are drawn here. Everything from the report is untrusted (kernel specs,
 // finding titles from a guest console, patch subjects from a mailbox): escaped like the rest of
-// the page. Inside <svg> the HTML parser leaves foreign content at an HTML tag such as <span>,
-// so SVG text is escaped without text()'s markup (control marks, the cut note).
+// the page; axes, scales and points come from svg.ts, which the history page shares.
 import type { AbComparison, AbKernel, AbMetric, AbReport, Bisection, SeriesPatch } from '../ab/types.ts';
 import { formatValue } from '../stats/summary.ts';
 // html.ts imports this module back; both only call each other's functions at render time.
 import { escapeHtml, text } from './html.ts';
+import { dot, f1, finite, plain, raw, svgOpen, yAxis, yScale, type Frame, type Scale } from './svg.ts';
 
 export interface AbRenderOptions {
   /** Characters of one table cell or title. */
@@ -42,21 +42,6 @@ const VERDICT_CLASS: Record<string, string> = {
 
 function badge(label: string, max: number): string {
   return `<span class="badge ${VERDICT_CLASS[label] ?? 'warn'}">${text(label, max)}</span>`;
-}
-
-/** Text for SVG content and attribute values: capped, controls and lone surrogates replaced, escaped. */
-function plain(s: string, max: number): string {
-  const head = s.length > max ? `${s.slice(0, max)}…` : s;
-  return escapeHtml(head.replace(/[\x00-\x1f\x7f-\x9f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
-}
-
-/** JSON of a raw field for data-value: the exact number (a test reads it back), or null. */
-function raw(v: unknown): string {
-  return escapeHtml(JSON.stringify(v ?? null));
-}
-
-function finite(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
 }
 
 /** +12.3%, -0.45%, +19867%: about three significant digits, no sign for zero. */
@@ -150,89 +135,16 @@ ${figs ? `<div class="abfigs">${figs}</div>` : ''}
 const W = 330;
 const H = 200;
 const PAD = { left: 66, right: 12, top: 22, bottom: 32 };
+const FRAME: Frame = { w: W, h: H, pad: PAD };
 const R = 3.5;
-
-interface Scale {
-  y: (v: number) => number;
-  ticks: number[];
-  log: boolean;
-}
-
-/** A 1-2-5 step giving about `n` intervals over `span`. */
-function niceStep(span: number, n: number): number {
-  const rough = span / n;
-  const p = 10 ** Math.floor(Math.log10(rough));
-  const m = rough / p;
-  return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
-}
-
-/** Float noise off a tick (0.30000000000000004). */
-function clean(v: number): number {
-  return Number(v.toPrecision(12));
-}
-
-/**
- * Y scale over the finite values. A wide positive range (a 200x regression) is logarithmic, or
- * side A would sit flat on the axis; one repeated value gets a band around it.
- */
-function yScale(values: number[]): Scale {
-  const top = PAD.top;
-  const bottom = H - PAD.bottom;
-  let lo = values.length ? Math.min(...values) : 0;
-  let hi = values.length ? Math.max(...values) : 1;
-  if (lo > 0 && hi / lo >= 20) {
-    const pad = 0.06 * (Math.log10(hi) - Math.log10(lo));
-    const l0 = Math.log10(lo) - pad;
-    const l1 = Math.log10(hi) + pad;
-    const ticks: number[] = [];
-    for (let k = Math.ceil(l0); k <= Math.floor(l1); k++) ticks.push(10 ** k);
-    // Under three decades: 1-3-10 steps, still a few ticks.
-    if (ticks.length < 3) {
-      ticks.length = 0;
-      for (let k = Math.floor(l0); k <= Math.ceil(l1); k++) for (const m of [1, 3]) if (Math.log10(m * 10 ** k) >= l0 && Math.log10(m * 10 ** k) <= l1) ticks.push(clean(m * 10 ** k));
-    }
-    return { y: (v) => bottom - ((Math.log10(v) - l0) / (l1 - l0)) * (bottom - top), ticks, log: true };
-  }
-  if (hi === lo) {
-    const band = Math.abs(lo) * 0.1 || 1;
-    lo -= band;
-    hi += band;
-  } else {
-    const pad = 0.08 * (hi - lo);
-    lo -= pad;
-    hi += pad;
-  }
-  const step = niceStep(hi - lo, 4);
-  const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push(clean(t));
-  const l = lo;
-  const h = hi;
-  return { y: (v) => bottom - ((v - l) / (h - l)) * (bottom - top), ticks, log: false };
-}
-
-function f1(v: number): string {
-  return v.toFixed(1);
-}
-
-function yAxis(s: Scale, unit: string): string {
-  const x0 = PAD.left;
-  const x1 = W - PAD.right;
-  const ticks = s.ticks
-    .map((t) => {
-      const y = f1(s.y(t));
-      return `<line x1="${x0 - 4}" y1="${y}" x2="${x1}" y2="${y}" stroke="#edf0f3"/><text x="${x0 - 6}" y="${y}" dy="0.32em" text-anchor="end">${plain(formatValue(t, unit), 24)}</text>`;
-    })
-    .join('');
-  return `<g class="yaxis" font-size="10.5" fill="#4a535c">${ticks}<line x1="${x0}" y1="${PAD.top}" x2="${x0}" y2="${H - PAD.bottom}" stroke="#8a939c"/>${s.log ? `<text x="${x0 + 4}" y="${PAD.top - 8}" fill="#8a939c">log scale</text>` : ''}</g>`;
-}
 
 function point(b: { side: 'A' | 'B'; boot: number; value: number }, x: number, y: number, unit: string): string {
   const paint = b.side === 'A' ? `fill="${COLORS.A}"` : `fill="#fff" stroke="${COLORS.B}" stroke-width="1.6"`;
-  return `<circle cx="${f1(x)}" cy="${f1(y)}" r="${R}" ${paint} data-side="${b.side}" data-boot="${b.boot}" data-value="${raw(b.value)}"><title>${b.side} boot ${b.boot}: ${plain(formatValue(b.value, unit), 40)}</title></circle>`;
+  return dot(x, y, R, `${paint} data-side="${b.side}" data-boot="${b.boot}" data-value="${raw(b.value)}"`, `${b.side} boot ${b.boot}: ${plain(formatValue(b.value, unit), 40)}`);
 }
 
-function svgOpen(kind: string, m: AbMetric, title: string, max: number): string {
-  return `<svg class="abplot" data-kind="${kind}" data-key="${plain(m.key, max * 4)}" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui,sans-serif" role="img"><title>${title}</title>`;
+function abSvgOpen(kind: string, m: AbMetric, title: string, max: number): string {
+  return svgOpen(`class="abplot" data-kind="${kind}" data-key="${plain(m.key, max * 4)}"`, FRAME, title);
 }
 
 function missingNote(n: number): string {
@@ -257,7 +169,7 @@ function stripPlot(m: AbMetric, c: AbComparison, s: Scale, max: number): string 
     parts.push(`<text x="${f1(cx)}" y="${H - PAD.bottom + 15}" text-anchor="middle" font-size="11" fill="${COLORS[side]}">${side}: ${plain(k.name, 24)} (${mine.length})</text>`);
   }
   const missing = m.boots.filter((b) => !finite(b.value)).length;
-  return `${svgOpen('strip', m, `${plain(m.key, max)}: per-boot values of A and B`, max)}${yAxis(s, m.unit)}${parts.join('')}${missingNote(missing)}</svg>`;
+  return `${abSvgOpen('strip', m, `${plain(m.key, max)}: per-boot values of A and B`, max)}${yAxis(s, m.unit, FRAME)}${parts.join('')}${missingNote(missing)}</svg>`;
 }
 
 /** (b) Values in run order, both sides on one axis: a drift of the host shows as a slope. */
@@ -279,12 +191,12 @@ function orderPlot(m: AbMetric, c: AbComparison, s: Scale, max: number): string 
   const xt = m.boots.map((b, i) => (shown.has(i) ? `<text x="${f1(x(i))}" y="${H - PAD.bottom + 13}" text-anchor="middle">${b.boot}</text>` : '')).join('');
   const axis = `<g font-size="10.5" fill="#4a535c"><line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#8a939c"/>${xt}<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 4}" text-anchor="middle" fill="#8a939c">boot, in run order</text></g>`;
   const legend = `<text x="${W - PAD.right}" y="12" text-anchor="end" font-size="10.5"><tspan fill="${COLORS.A}">● A ${plain(c.a.name, 20)}</tspan> <tspan fill="${COLORS.B}">○ B ${plain(c.b.name, 20)}</tspan></text>`;
-  return `${svgOpen('order', m, `${plain(m.key, max)}: per-boot values in run order`, max)}${yAxis(s, m.unit)}${axis}${lines}${pts.join('')}${legend}</svg>`;
+  return `${abSvgOpen('order', m, `${plain(m.key, max)}: per-boot values in run order`, max)}${yAxis(s, m.unit, FRAME)}${axis}${lines}${pts.join('')}${legend}</svg>`;
 }
 
 function metricFigure(m: AbMetric, c: AbComparison, ci: number, mi: number, max: number): string {
   const values = m.boots.map((b) => b.value).filter(finite);
-  const s = yScale(values);
+  const s = yScale(values, FRAME);
   return `<figure class="abfig" id="abfig-${ci}-${mi}"><figcaption><code>${text(m.key, max)}</code> ${badge(m.verdict, max)} <span class="dim">${text(c.id, 40)} · ${signedPct(m.changePct)}</span></figcaption><div class="abplots">${stripPlot(m, c, s, max)}${orderPlot(m, c, s, max)}</div></figure>`;
 }
 

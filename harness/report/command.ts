@@ -2,7 +2,7 @@
 // the tails of the console logs). The same writer runs at the end of `daxlab run`. A directory
 // with only a summary.json (a copied view) gets its report.html from that.
 import { existsSync } from 'node:fs';
-import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { AB_SCHEMA, type AbReport } from '../ab/types.ts';
@@ -72,13 +72,27 @@ export async function readAbReport(dir: string): Promise<AbReport | undefined> {
   return r?.schema === AB_SCHEMA ? (r as AbReport) : undefined;
 }
 
-/** Render and write `<dir>/report.html` atomically; returns its path. */
-export async function writeRunReport(dir: string, summary: RunSummary): Promise<string> {
-  const html = renderRunHtml(summary, await consoleExcerpts(dir, summary), { ab: await readAbReport(dir) });
-  const file = join(dir, 'report.html');
+/** The night's history page beside report.html (written by nightly and merge --db). */
+export const HISTORY_PAGE = 'history.html';
+
+/** Write `file` whole or not at all: a reader never sees half a page. */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, html);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Render and write `<dir>/report.html` atomically, linking history.html when it is there; returns its path. */
+export async function writeRunReport(dir: string, summary: RunSummary): Promise<string> {
+  const historyHref = existsSync(join(dir, HISTORY_PAGE)) ? HISTORY_PAGE : undefined;
+  const html = renderRunHtml(summary, await consoleExcerpts(dir, summary), { ab: await readAbReport(dir), historyHref });
+  const file = join(dir, 'report.html');
+  await writeFileAtomic(file, html);
   return file;
 }
 

@@ -165,7 +165,8 @@ function bootSection(b: BootRecord, o: Required<RenderOptions>): string {
   return `<section class="boot">${parts.join('\n')}</section>`;
 }
 
-const CSS = `
+/** The report pages' look; the history page uses it too. */
+export const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1150px;padding:16px 24px;color:#1d2329;background:#fff}
 h1{font-size:22px;margin:4px 0 2px}h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #d8dee4;padding-bottom:4px}h3{font-size:14.5px;margin:14px 0 6px}
 .dim{color:#626b75;font-weight:normal}code,pre{font:12.5px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
@@ -183,10 +184,11 @@ ul.metrics{margin:4px 0;padding-left:20px}.cut{color:#8a5a00;font-style:italic}s
 
 /**
  * The report page. `consoleExcerpts` are tails of the console logs, shown at the end; `ab` (the
- * run's ab.json) adds the A/B comparison, first in the body.
+ * run's ab.json) adds the A/B comparison, first in the body; `historyHref` links the night's
+ * history page (nightly runs) from the header.
  */
-export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcerpt[] = [], opts: RenderOptions & { ab?: AbReport | undefined } = {}): string {
-  const { ab, ...caps } = opts;
+export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcerpt[] = [], opts: RenderOptions & { ab?: AbReport | undefined; historyHref?: string | undefined } = {}): string {
+  const { ab, historyHref, ...caps } = opts;
   const o = { ...DEFAULTS, ...caps };
   const s = summary;
   // The badge is what was measured (pass/fail counts); whether the run finished sits beside it.
@@ -194,6 +196,7 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
   const phases = Object.entries(s.phases).map(([k, ms]) => `${escapeHtml(k.replace(/Ms$/, ''))} ${secs(ms)}`).join(' · ');
   const head = [
     `<h1>daxlab run ${text(s.runId, 80)} <span class="badge ${outcome.ok ? 'ok' : 'bad'}" id="outcome">${escapeHtml(outcome.text)}</span> <span class="dim" id="run-state">run ${escapeHtml(s.status)}</span></h1>`,
+    ...(historyHref ? [`<p class="nav"><a id="history-link" href="${escapeHtml(historyHref)}">history</a> <span class="dim">each metric of this night's kernels over the nights, change points marked</span></p>`] : []),
     `<p class="dim">${[s.statusReason ? text(s.statusReason, o.maxCell * 2) : '', s.pending.length ? `${s.pending.length} not run (resume with <code>daxlab run --resume ${text(s.runId, 80)}</code>)` : ''].filter(Boolean).join(' · ')}</p>`,
     `<div class="cols">`,
     kv([
@@ -237,15 +240,23 @@ export function renderRunHtml(summary: RunSummary, consoleExcerpts: ConsoleExcer
       body.push(`<details><summary>boot ${c.boot}: ${text(c.file, 80)}${c.skippedBytes > 0 ? ` (last part; ${bytes(c.skippedBytes)} before it not shown)` : ''}</summary>${pre(c.text, o, 'console')}</details>`);
     }
   }
+  const title = `daxlab ${text(s.runId, 80)}: ${escapeHtml(outcome.text)}${s.status === 'completed' ? '' : ` (${escapeHtml(s.status)})`}`;
+  return htmlPage(title, `${CSS}${ab ? AB_CSS : ''}`, `${head.join('\n')}\n${body.join('\n')}`);
+}
+
+/**
+ * A whole page around escaped `title` and `body`: the policy allows inline styles and nothing
+ * else, so no script runs and nothing is fetched, whatever slipped through the escaping.
+ */
+export function htmlPage(title: string, style: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>daxlab ${text(s.runId, 80)}: ${escapeHtml(outcome.text)}${s.status === 'completed' ? '' : ` (${escapeHtml(s.status)})`}</title>
-<style>${CSS}${ab ? AB_CSS : ''}</style></head>
+<title>${title}</title>
+<style>${style}</style></head>
 <body>
-${head.join('\n')}
-${body.join('\n')}
+${body}
 </body></html>
 `;
 }
