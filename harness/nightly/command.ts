@@ -3,19 +3,17 @@
 // History, change-point alerts and the worker fleet build on these (issue 11).
 import type { Command } from 'commander';
 import { exportRun } from '../export/command.ts';
-import { writeRunReport } from '../report/command.ts';
 import { checkOutDir } from '../results/store.ts';
 import { reportRun, type RunCancel } from '../run/command.ts';
 import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from '../run/guest-flags.ts';
 import { progressRenderer } from '../run/progress.ts';
 import { run } from '../run/runner.ts';
-import { displayPath } from '../util/paths.ts';
-import { mergeRuns } from './merge.ts';
+import { mergeAndPublish } from './publish.ts';
 import { loadPlanFile } from './plan.ts';
 import { parseShard } from './shard.ts';
 import { judgeNight, type Judged } from './evaluate.ts';
 import { DB_ENV, DEFAULT_DB_FILE, parseDbTarget } from '../history/db/target.ts';
-import { loadScenarioFile, resolveScenarios } from '../scenario/load.ts';
+import { resolveScenarios } from '../scenario/load.ts';
 
 interface NightlyFlags extends GuestFlags {
   shard?: string;
@@ -76,17 +74,6 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     .option('--db [url]', `also import the merged night into the history database and compare it with its history (default database: $${DB_ENV}, else <results>/${DEFAULT_DB_FILE})`)
     .action(async (runs: string[], o: { out: string; db?: string | boolean }) => {
       const target = o.db === undefined || o.db === false ? undefined : parseDbTarget(o.db === true ? undefined : o.db);
-      // The summary mergeRuns wrote is the merged run's: no need to read the log back.
-      const { dir, merged, summary: s } = await mergeRuns(runs, o.out);
-      await writeRunReport(dir, s);
-      // A night with shards missing is not judged: its missing work would read as a change.
-      const judged = target && !merged.missing.length ? await judgeNight(target, s, await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)))) : undefined;
-      // The merged night is what CI and a lab dashboard read, as they would an unsharded night's.
-      const ex = await exportRun(s, { junit: `${dir}/junit.xml`, kcidb: `${dir}/kcidb.json` });
-      process.stdout.write(`${displayPath(dir)}: ${s.statusReason ?? s.status}\n`);
-      for (const l of ex.lines) process.stdout.write(`${l}\n`);
-      if (judged) process.stdout.write(`${judged.dbLine}\n`);
-      if (merged.missing.length) process.stderr.write(`daxlab: shards ${merged.missing.join(', ')} missing: the merged run is marked interrupted${target ? ' and not compared with history' : ''}\n`);
-      process.exitCode = s.steps.some((x) => x.status !== 'pass' && x.status !== 'skip') || merged.missing.length || judged?.alerts.length ? 1 : 0;
+      process.exitCode = (await mergeAndPublish(runs, o.out, target)).exitCode;
     });
 }
