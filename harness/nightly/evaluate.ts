@@ -1,6 +1,7 @@
 // Tonight's run into the history database, then every series it has values for compared with
-// its past nights (nightly/alerts.ts). The shell around the pure alerting: it reads the database
-// and prints the alerts.
+// its past nights (nightly/alerts.ts). The shell around the pure alerting: it reads the database,
+// prints the alerts and writes the night's history page.
+import { join } from 'node:path';
 import { betterFor } from '../ab/collect.ts';
 import type { AbSettings } from '../ab/types.ts';
 import type { HistoryDb } from '../history/db/connect.ts';
@@ -13,6 +14,9 @@ import { importLine } from '../history/command.ts';
 import { openHistoryDb } from '../history/db/connect.ts';
 import type { DbTarget } from '../history/db/target.ts';
 import { stderrLogger } from '../util/log.ts';
+import { displayPath } from '../util/paths.ts';
+import { HISTORY_PAGE } from '../report/command.ts';
+import { loadSeries, seriesFor, writeHistoryPage } from './history-page.ts';
 
 export const NIGHTLY_AB: AbSettings = { threshold: 0.05, alpha: 0.05, confidence: 0.95, resamples: 2000, seed: 1 };
 
@@ -36,23 +40,43 @@ export async function evaluateNight(h: HistoryDb, s: RunSummary, scenarios: read
 
 export interface Judged {
   alerts: Alert[];
-  /** What the import did, for the terminal. */
+  /** What the import did (and where the history page went), for the terminal. */
   dbLine: string;
+  /** `<pageDir>/history.html`, when written. */
+  historyPage?: string | undefined;
+}
+
+/**
+ * The night's history page: every series of tonight's kernel names up to tonight, its alerts
+ * flagged. A page that cannot be written is said on stderr; the night's verdict stands.
+ */
+async function writeNightPage(h: HistoryDb, s: RunSummary, alerts: readonly Alert[], dir: string, source: string): Promise<string | undefined> {
+  try {
+    const series = await loadSeries(h.db, await seriesFor(h.db, { kernels: s.kernels.map((k) => k.name) }), { upTo: s.runId });
+    return await writeHistoryPage(join(dir, HISTORY_PAGE), series, { runId: s.runId, source, alerts, reportHref: 'report.html' });
+  } catch (e) {
+    process.stderr.write(`daxlab: writing ${HISTORY_PAGE}: ${(e as Error).message.split('\n')[0]}\n`);
+    return undefined;
+  }
 }
 
 /**
  * Open the history database, import the night, compare it, print the alerts (first thing: what
- * got slower or newly splats is the morning's answer) and close the database.
+ * got slower or newly splats is the morning's answer), write `pageDir`/history.html from the same
+ * connection, and close the database.
  */
-export async function judgeNight(target: DbTarget, s: RunSummary, scenarios: readonly Pick<Scenario, 'id' | 'metricBetter'>[]): Promise<Judged> {
+export async function judgeNight(target: DbTarget, s: RunSummary, scenarios: readonly Pick<Scenario, 'id' | 'metricBetter'>[], o: { pageDir?: string } = {}): Promise<Judged> {
   const h = await openHistoryDb(target, { log: stderrLogger() });
   let ev: Awaited<ReturnType<typeof evaluateNight>>;
+  let page: string | undefined;
   try {
     ev = await evaluateNight(h, s, scenarios);
+    if (o.pageDir !== undefined) page = await writeNightPage(h, s, ev.alerts, o.pageDir, target.display);
   } finally {
     await h.close();
   }
   const n = ev.alerts.length;
   process.stdout.write(n ? `${n} alert${n > 1 ? 's' : ''}:\n${ev.alerts.map((a) => alertText(a).replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?')).join('\n')}\n` : 'no alerts: nothing slower than its history, no new finding title\n');
-  return { alerts: ev.alerts, dbLine: importLine(ev.imported, target) };
+  const dbLine = importLine(ev.imported, target) + (page ? `\nhistory page: ${displayPath(page)}` : '');
+  return { alerts: ev.alerts, dbLine, historyPage: page };
 }

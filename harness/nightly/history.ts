@@ -1,29 +1,24 @@
-// `daxlab history METRIC [--kernel NAME] [--scenario ID]`: each matching series night by night,
-// with the change points the nightly alerting sees marked where the new level starts.
-// renderHistory is pure; seriesFor and the command read the history database.
+// `daxlab history [METRIC] [--kernel NAME] [--scenario ID] [--html FILE]`: each matching series
+// night by night, with the change points the nightly alerting sees marked where the new level
+// starts; as text, or as the history page of plots. renderHistory is pure; the command reads the
+// history database (history-page.ts).
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
-import { detectChangePoints, type ChangePoint } from '../history/changepoint.ts';
+import { statSync } from 'node:fs';
+import type { ChangePoint } from '../history/changepoint.ts';
 import { openHistoryDb } from '../history/db/connect.ts';
-import { metricSeries, type NightValue, type SeriesKey } from '../history/db/queries.ts';
+import type { NightValue, SeriesKey } from '../history/db/queries.ts';
 import type { HistoryTables } from '../history/db/schema.ts';
 import { DB_ENV, DEFAULT_DB_FILE, parseDbTarget } from '../history/db/target.ts';
-import { variantName, type Variant } from '../plan/plan.ts';
+import { variantName } from '../plan/plan.ts';
+import type { HistorySeries } from '../report/history-html.ts';
 import { columns } from '../results/table.ts';
 import { formatValue } from '../stats/summary.ts';
 import { UserError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { didYouMean } from '../util/suggest.ts';
-
-/** Every series of `metric` (optionally of one kernel name / scenario), in key order. */
-export async function seriesFor(db: Kysely<HistoryTables>, metric: string, o: { kernel?: string | undefined; scenario?: string | undefined } = {}): Promise<SeriesKey[]> {
-  let q = db.selectFrom('boot_values').select(['kernel', 'scenario', 'fs', 'dax', 'metric']).distinct().where('metric', '=', metric);
-  if (o.kernel !== undefined) q = q.where('kernel', '=', o.kernel);
-  if (o.scenario !== undefined) q = q.where('scenario', '=', o.scenario);
-  const rows = await q.execute();
-  const key = (r: (typeof rows)[number]): string => [r.kernel, r.scenario, r.fs, r.dax].join('\0');
-  return rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).map((r) => ({ kernel: r.kernel, scenario: r.scenario, variant: { fs: r.fs, dax: r.dax } as Variant, metric: r.metric }));
-}
+import { displayPath } from '../util/paths.ts';
+import { loadSeries, seriesFor, writeHistoryPage } from './history-page.ts';
 
 /** One series as a table: night, run, release, value, boots; a change point marks its first night. */
 export function renderHistory(key: SeriesKey, nights: readonly NightValue[], cps: readonly ChangePoint[]): string {
@@ -41,30 +36,43 @@ export function renderHistory(key: SeriesKey, nights: readonly NightValue[], cps
 export function registerHistoryCommand(program: Command): void {
   program
     .command('history')
-    .description('a metric night by night from the history database, per kernel name, scenario and variant, with change points marked')
-    .argument('<metric>', 'metric name as stored (a sample metric is NAME.p50, e.g. truncate.p50)')
+    .description('a metric (or every metric) night by night from the history database, per kernel name, scenario and variant, with change points marked; --html: as a page of plots')
+    .argument('[metric]', 'metric name as stored (a sample metric is NAME.p50, e.g. truncate.p50); every metric when left out')
     .option('--kernel <name>', 'one kernel name of the nightly plans')
     .option('--scenario <id>', 'one scenario')
+    .option('--html <file>', 'write the series as a self-contained HTML page of plots instead of printing them')
     .option('--db <url>', `postgres://USER@HOST[:PORT]/DB, sqlite:PATH or a file (default: $${DB_ENV}, else <results>/${DEFAULT_DB_FILE})`)
-    .action(async (metric: string, o: { kernel?: string; scenario?: string; db?: string }) => {
+    .action(async (metric: string | undefined, o: { kernel?: string; scenario?: string; html?: string; db?: string }) => {
       const target = parseDbTarget(o.db);
       const h = await openHistoryDb(target, { log: stderrLogger() });
       try {
-        const keys = await seriesFor(h.db, metric, o);
-        if (!keys.length) {
-          const known = (await h.db.selectFrom('boot_values').select('metric').distinct().execute()).map((r) => r.metric);
-          throw new UserError(`no series of metric '${metric}'${o.kernel ? ` on kernel ${o.kernel}` : ''}${o.scenario ? ` in ${o.scenario}` : ''} in ${target.display}${didYouMean(metric, known)}`);
-        }
-        const out: string[] = [];
-        for (const key of keys) {
-          const nights = await metricSeries(h.db, key);
-          const cps = nights.length >= 6 ? detectChangePoints(nights.map((n) => n.value)) : [];
-          out.push(renderHistory(key, nights, cps));
-        }
-        process.stdout.write(out.join('\n\n') + '\n');
+        const keys = await seriesFor(h.db, { metric, kernels: o.kernel === undefined ? undefined : [o.kernel], scenario: o.scenario });
+        if (!keys.length) throw new UserError(await noSeries(h.db, metric, o, target.display));
+        const series = await loadSeries(h.db, keys);
+        if (o.html !== undefined) {
+          const file = await writePage(o.html, series, target.display);
+          process.stdout.write(`${displayPath(file)} (${series.length} series, ${(statSync(file).size / 1024).toFixed(0)} KiB)\n`);
+        } else process.stdout.write(series.map((x) => renderHistory(x.key, x.nights, x.changePoints)).join('\n\n') + '\n');
       } finally {
         await h.close();
       }
     });
 }
 
+/** Why nothing matched, with the nearest known metric when one was named. */
+async function noSeries(db: Kysely<HistoryTables>, metric: string | undefined, o: { kernel?: string; scenario?: string }, where: string): Promise<string> {
+  const filter = `${o.kernel ? ` on kernel ${o.kernel}` : ''}${o.scenario ? ` in ${o.scenario}` : ''}`;
+  if (metric === undefined) return `no series${filter} in ${where}`;
+  const known = (await db.selectFrom('boot_values').select('metric').distinct().execute()).map((r) => r.metric);
+  return `no series of metric '${metric}'${filter} in ${where}${didYouMean(metric, known)}`;
+}
+
+/** The page, or one line naming the file the user gave when it cannot be written. */
+async function writePage(file: string, series: readonly HistorySeries[], source: string): Promise<string> {
+  try {
+    return await writeHistoryPage(file, series, { source });
+  } catch (e) {
+    // Node names the temp file ("EACCES: permission denied, open 'F.tmp-123'"): the user gave F.
+    throw new UserError(`history: writing ${file}: ${(e as Error).message.split('\n')[0]?.replace(/, \w+ '[^']*'$/, '')}`);
+  }
+}
