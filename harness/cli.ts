@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAbCommand } from './ab/command.ts';
 import { registerCatalogCommand } from './catalog/command.ts';
 import { registerFindingsCommand } from './console/command.ts';
+import { registerFleetCommands } from './fleet/command.ts';
 import { registerExportCommand } from './export/command.ts';
 import { registerDbCommands } from './history/command.ts';
 import { registerKernelCommands } from './kernel/command.ts';
@@ -42,6 +43,7 @@ program
 registerRunCommand(program, cancel);
 registerAbCommand(program, cancel);
 registerNightlyCommands(program, cancel);
+registerFleetCommands(program, cancel);
 registerHistoryCommand(program);
 registerKernelCommands(program);
 registerCatalogCommand(program);
