@@ -1,8 +1,9 @@
 // `daxlab nightly --db`: each night goes into a real SQLite history file and is compared with the
 // nights before it. Two real debian:6.12 nights of one kernel name; the second one panics the
-// kernel, a finding title that name never had, and must alert (exit 1, alerts first).
+// kernel, a finding title that name never had, and must alert (exit 1, alerts first). Each night
+// leaves its history page beside its report.
 import test from 'ava';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daxlab } from './helpers.ts';
@@ -20,6 +21,13 @@ test('a night with a new finding title alerts first and exits 1; a quiet first n
   const out = String(n2.stdout);
   t.regex(out, /^1 alert:\nNEW FINDING on deb: kernel panic: sysrq triggered crash \(first seen in \d{8}-\d{6}-[0-9a-f]{6}\)$/m);
   t.true(out.indexOf('NEW FINDING') < out.indexOf('scenario  variant'), 'alerts before the table');
+  // Each night's history page beside its report, which links it; the second one has both nights.
+  for (const n of ['n1', 'n2']) {
+    t.regex(readFileSync(join(root, n, 'report.html'), 'utf8'), /<a id="history-link" href="history\.html">/, `${n}: report.html links history.html`);
+    t.regex(readFileSync(join(root, n, 'history.html'), 'utf8'), /<svg class="histplot" data-series="deb\/tl-one\/ext4-dax=always\/truncate\.p50"/, `${n}: history.html plots the night's series`);
+  }
+  t.regex(out, /^history page: .*n2\/history\.html$/m);
+  t.regex(readFileSync(join(root, 'n2', 'history.html'), 'utf8'), /data-series="deb\/tl-one\/ext4-dax=always\/truncate\.p50"[^>]*><title>[^<]*: 2 nights, 0 change points</);
   // The trend: both nights of deb's truncate median, oldest first.
   const h = await daxlab(['history', 'truncate.p50', '--kernel', 'deb', '--db', db]);
   t.is(h.exitCode, 0, String(h.all));

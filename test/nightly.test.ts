@@ -31,6 +31,9 @@ test('two shards merged equal the plan: every step once, boots renumbered, CI fi
   t.deepEqual(s.boots.map((b) => b.index), [1, 2]);
   t.true(s.boots.every((b) => existsSync(join(root, 'merged', b.consoleLog))));
   t.true(existsSync(join(root, 'merged', 'report.html')));
+  // The judged night's history page, linked from its report; a shard is not judged and has none.
+  t.regex(readFileSync(join(root, 'merged', 'report.html'), 'utf8'), /<a id="history-link" href="history\.html">/);
+  t.true(existsSync(join(root, 'merged', 'history.html')) && !existsSync(join(root, 's1', 'history.html')));
   // The merged night's CI files hold the whole night: a JUnit testcase per step.
   t.is((readFileSync(join(root, 'merged', 'junit.xml'), 'utf8').match(/<testcase /g) ?? []).length, 4);
   t.true(existsSync(join(root, 'merged', 'kcidb.json')));

@@ -58,8 +58,9 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     const judged: Judged = shard
       ? { alerts: [], dbLine: `shard ${shard.index}/${shard.count}: not compared with history (merge the shards with daxlab merge --db)` }
       : r.summary.status === 'completed'
-        ? await judgeNight(target, r.summary, await resolveScenarios(plan.scenarioArgs))
+        ? await judgeNight(target, r.summary, await resolveScenarios(plan.scenarioArgs), { pageDir: r.dir })
         : { alerts: [], dbLine: `run ${r.summary.status}: not imported or compared with history (finish it with daxlab run --resume ${r.summary.runId}, then daxlab db import)` };
+    // After the judge: report.html then links the history.html it wrote.
     await reportRun(r, cancel);
     const ex = await exportRun(r.summary, { junit: `${r.dir}/junit.xml`, kcidb: `${r.dir}/kcidb.json` });
     for (const l of [...ex.lines, judged.dbLine]) process.stdout.write(`${l}\n`);

@@ -25,7 +25,9 @@ export async function mergeAndPublish(refs: readonly string[], out: string, targ
   const { dir, merged, summary: s } = await mergeRuns(refs, out);
   await writeRunReport(dir, s);
   // A night with parts missing is not judged: its missing work would read as a change.
-  const judged = target && !merged.missing.length ? await judgeNight(target, s, await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file)))) : undefined;
+  const judged = target && !merged.missing.length ? await judgeNight(target, s, await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file))), { pageDir: dir }) : undefined;
+  // Written before the judge (a database that is down still leaves a report); again to link history.html.
+  if (judged?.historyPage) await writeRunReport(dir, s);
   // The merged night is what CI and a lab dashboard read, as they would an unsharded night's.
   const ex = await exportRun(s, { junit: `${dir}/junit.xml`, kcidb: `${dir}/kcidb.json` });
   process.stdout.write(`${displayPath(dir)}: ${s.statusReason ?? s.status}\n`);
