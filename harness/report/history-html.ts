@@ -166,7 +166,7 @@ function plot(s: HistorySeries, max: number): string {
   return `${svgOpen(`class="histplot" data-series="${plain(seriesId(s.key), max * 4)}"`, FRAME, title)}${yAxis(sc, unit, FRAME)}${xAxis(s.nights, x, max)}${identityMarks(s.nights, x, max)}${levels(s, sc, x, slot)}${changeMarks(s, x, max)}${points(s, sc, x, slot, max)}</svg>`;
 }
 
-function alertFlag(a: MetricAlert, max: number): string {
+function alertFlag(a: MetricAlert): string {
   const pct = a.changePct === null ? '' : ` ${a.changePct >= 0 ? '+' : ''}${a.changePct.toFixed(1)}%`;
   return `<span class="badge bad">regression${pct}</span> <span class="dim">since ${text(a.since.runId, 64)} (${text(a.since.startedAt.slice(0, 10), 16)}), seen by ${text(a.by.join(' and '), 60)}</span>`;
 }
@@ -174,7 +174,7 @@ function alertFlag(a: MetricAlert, max: number): string {
 function figure(s: HistorySeries, alert: MetricAlert | undefined, max: number): string {
   const last = s.nights[s.nights.length - 1];
   const latest = last ? ` · last ${text(formatValue(last.value, last.unit), 40)} on ${text(last.kernel.release, max)}` : '';
-  const caption = `<code>${text(`${s.key.scenario}:${variantName(s.key.variant)}`, max)}</code> <b>${text(s.key.kernel, max)}</b> <code>${text(s.key.metric, max)}</code> ${alert ? alertFlag(alert, max) : ''}<br><span class="dim">${s.nights.length} night${s.nights.length === 1 ? '' : 's'}${latest}</span>`;
+  const caption = `<code>${text(`${s.key.scenario}:${variantName(s.key.variant)}`, max)}</code> <b>${text(s.key.kernel, max)}</b> <code>${text(s.key.metric, max)}</code> ${alert ? alertFlag(alert) : ''}<br><span class="dim">${s.nights.length} night${s.nights.length === 1 ? '' : 's'}${latest}</span>`;
   return `<figure class="histfig${alert ? ' alerted' : ''}" id="series-${escapeHtml(encodeURIComponent(seriesId(s.key)))}"><figcaption>${caption}</figcaption>${plot(s, max)}</figure>`;
 }
 
