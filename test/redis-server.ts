@@ -1,0 +1,56 @@
+// A private Redis server for the fleet tests: /usr/bin/redis-server on a free loopback port, no
+// persistence, its working directory a temp dir, optionally with a password; stopped by the test.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+export interface RedisServer {
+  port: number;
+  /** `redis://[:password@]127.0.0.1:port`; `password: false` leaves the password out. */
+  url(o?: { password?: string | false }): string;
+  stop(): Promise<void>;
+}
+
+/** A port nothing listens on right now (the kernel's pick for port 0). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1');
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+
+export async function startRedis(o: { password?: string } = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'daxlab-redis-'));
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(o.password ? ['--requirepass', o.password] : [])];
+  const child = execa('redis-server', args, { reject: false, stdin: 'ignore' });
+  for (let i = 0; !(await listening(port)); i++) {
+    if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not start: ${String((await child).all ?? (await child).stderr)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    url: (u = {}) => {
+      const pw = u.password === undefined ? o.password : u.password || undefined;
+      return `redis://${pw ? `:${encodeURIComponent(pw)}@` : ''}127.0.0.1:${port}`;
+    },
+    stop: async () => {
+      child.kill('SIGKILL');
+      await child;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
