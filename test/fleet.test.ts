@@ -140,6 +140,26 @@ test('a worker killed mid-job: the job re-runs on the other worker, the merged n
   if (orphans.length) t.not(orphanS, undefined, 'the orphaned guest powers off by itself');
 });
 
+test('SIGTERM mid-job: the worker hands the job back to the queue at once and exits 143', async (t) => {
+  const redis = await startRedis({ password: PASSWORD });
+  t.teardown(() => redis.stop());
+  const res = mkdtempSync(join(tmpdir(), 'daxlab-fleet-term-'));
+  const enq = await node(['enqueue', PLAN, '--redis', redis.url(), '--night', 'term', '--no-wait']);
+  t.is(enq.exitCode, 0, String(enq.all));
+  const w = node(['worker', '--plan', PLAN, '--redis', redis.url()], { DAXLAB_RESULTS: res });
+  const out = capture(w);
+  const [, index] = await waitFor('a guest up', () => /job (\d)\/3: boot 1: guest up/.exec(out.text()) ?? undefined, 300_000, w);
+  w.kill('SIGTERM');
+  const r = await w;
+  t.is(r.exitCode, 143, String(r.all));
+  t.regex(String(r.all), new RegExp(`job ${index}/3: released back to the queue \\(SIGTERM\\)`));
+  const q = new Queue(queueName('fleet-three'), { connection: { host: '127.0.0.1', port: redis.port, password: PASSWORD } });
+  t.teardown(() => q.close());
+  // Not waiting for a lock to expire: all three are in the queue for the next worker now.
+  t.deepEqual(await q.getJobCounts('waiting', 'active', 'completed', 'failed'), { waiting: 3, active: 0, completed: 0, failed: 0 });
+  t.false(leaks([String(r.all)]));
+});
+
 test('Redis down, no password, wrong password: one line, exit 2, password never printed; a bad plan enqueues nothing', async (t) => {
   const down = await freePort();
   for (const cmd of [['enqueue', PLAN, '--no-wait'], ['worker', '--plan', PLAN]]) {

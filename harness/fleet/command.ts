@@ -93,5 +93,7 @@ export function registerFleetCommands(program: Command, cancel: RunCancel): void
     // From here a signal releases the running jobs instead of killing the process.
     cancel.recording();
     await runWorker(settings);
+    // Stopped by a signal: say which, as `daxlab run` does.
+    if (cancel.signal.aborted) process.exitCode = cancel.signal.reason === 'SIGINT' ? 130 : 143;
   });
 }
