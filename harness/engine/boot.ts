@@ -10,7 +10,7 @@ import { stepFindings, whereInBoot, withFindingVerdict } from '../results/findin
 import { parseReproOutput } from '../results/output.ts';
 import type { EventOf } from '../results/events.ts';
 import type { StepResult } from '../results/types.ts';
-import { stepVerdict } from '../results/verdict.ts';
+import { lastWords, stepVerdict } from '../results/verdict.ts';
 import { decodeReports } from '../console/symbolizer.ts';
 import { BootConsole, type BootArtifact } from './boot-console.ts';
 import type { RunRecorder } from './recorder.ts';
@@ -79,7 +79,9 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const judge = (n: number, scenario: string, v: Pick<StepResult, 'status' | 'reason'>) => {
     const fs = console.findingsFor(n);
     const allow = a.allowFor(scenario);
-    return { ...withFindingVerdict(v, fs, allow), findings: stepFindings(fs, allow) };
+    // verdict_from: exit keeps the reports as findings but lets the exit status decide.
+    const byExit = stepByN.get(n)?.item?.verdictFrom === 'exit';
+    return { ...(byExit ? { status: v.status, reason: v.reason } : withFindingVerdict(v, fs, allow)), findings: stepFindings(fs, allow) };
   };
   const tcg = pk.accel.accel === 'tcg';
   log(`boot ${boot}: ${items.length} runs in ${plan.groups.length} filesystem setups on ${pk.name} (${pk.accel.accel})`);
@@ -153,7 +155,7 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
       }
       if (tainted(step.n)) return; // stays pending
       const out = parseReproOutput(l.out);
-      const v = stepVerdict({ status: ev.status, exitCode: ev.exitCode, timeoutS: step.timeoutS }, out);
+      const v = stepVerdict({ status: ev.status, exitCode: ev.exitCode, timeoutS: step.timeoutS }, out, step.item, lastWords(l.err, out.text));
       const j = judge(ev.step, step.item.scenario, v);
       endStep(
         { type: 'step-ended', boot, key: step.item.key, status: j.status, reason: j.reason, exitCode: ev.exitCode, durationMs: ev.ms, infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: j.findings },

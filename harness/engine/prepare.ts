@@ -8,6 +8,9 @@ import type { Kernel } from '../kernel/types.ts';
 import { chooseAccel } from '../qemu/accel.ts';
 import type { Accel, TcgThread } from '../qemu/args.ts';
 import { compileReproducer } from '../repro/compile.ts';
+import { checkShellScript } from '../repro/shell.ts';
+import { scenarioYaml } from '../scenario/bare.ts';
+import { displayPath } from '../util/paths.ts';
 import type { ItemRecord, KernelRecord } from '../results/events.ts';
 import type { WorkItem } from '../plan/plan.ts';
 import type { Scenario } from '../scenario/schema.ts';
@@ -92,11 +95,24 @@ export function kernelRecord(pk: PreparedKernel): KernelRecord {
   };
 }
 
-/** Every scenario's reproducer, compiled (cached by content), as the guest archive wants them. */
+/**
+ * Every scenario's reproducer as the guest archive wants it: C compiled (cached by content), a
+ * shell script checked by the guest's shell and carried as it is. A reproducer run without a
+ * scenario file says first which defaults it runs with, as YAML to save beside it.
+ */
 export async function compileScenarios(scenarios: readonly Scenario[], log: (s: string) => void): Promise<Map<string, { name: string; data: Buffer }>> {
   const binaries = new Map<string, { name: string; data: Buffer }>();
   for (const s of scenarios) {
-    const c = await compileReproducer(s.reproducerSource, log);
+    if (s.defaulted) {
+      log(`${displayPath(s.reproducerSource)}: no scenario file; running it with these defaults (save them as scenario.yaml beside it to change them):`);
+      for (const l of scenarioYaml(s)) log(`  ${l}`);
+    }
+    if (s.reproducerKind === 'sh') {
+      await checkShellScript(s.reproducerSource);
+      binaries.set(s.id, { name: `${s.id}.sh`, data: await readFile(s.reproducerSource) });
+      continue;
+    }
+    const c = await compileReproducer(s.reproducerSource, log, { catalog: s.catalog, cflags: s.cflags, libs: s.libs, libsAt: s.libsAt });
     binaries.set(s.id, { name: `${s.id}.bin`, data: await readFile(c.path) });
   }
   return binaries;

@@ -75,11 +75,14 @@ async function exists(p: string): Promise<boolean> {
 
 let aptUpdated = false;
 
-/** Make sure tools (and files) exist; installs their packages as root, else throws one line. */
-export async function ensureHostTools(tools: string[], files: string[] = [], log: (s: string) => void = () => {}): Promise<void> {
+/**
+ * Make sure tools (and files) exist; installs their packages as root, else throws one line.
+ * `filePackages` names the packages of files FILE_PACKAGES does not know (a reproducer's libraries).
+ */
+export async function ensureHostTools(tools: string[], files: string[] = [], log: (s: string) => void = () => {}, filePackages: Record<string, string> = {}): Promise<void> {
   const missing = new Set<string>();
   for (const t of tools) if (!(await which(t))) missing.add(TOOL_PACKAGES[t] ?? t);
-  for (const f of files) if (!(await exists(f))) missing.add(FILE_PACKAGES[f] ?? f);
+  for (const f of files) if (!(await exists(f))) missing.add(filePackages[f] ?? FILE_PACKAGES[f] ?? f);
   if (missing.size === 0) return;
   const pkgs = [...missing].sort();
   const cmd = `apt-get install -y ${pkgs.join(' ')}`;

@@ -1,7 +1,7 @@
 // Planning: scenarios -> work items (one reproducer run each) -> boots. Pure, no I/O.
 // Work items have stable keys so an interrupted run can be resumed and, later, A/B runs can be
 // interleaved and compared item by item.
-import type { DaxMode, Filesystem, Scenario } from '../scenario/schema.ts';
+import type { DaxMode, Filesystem, Scenario, VerdictFrom } from '../scenario/schema.ts';
 
 export interface Variant {
   fs: Filesystem;
@@ -27,6 +27,9 @@ export interface WorkItem {
   ownBoot: boolean;
   /** Items share a boot only with items of the same group (boot: per-variant gives each variant one). */
   bootGroup?: string | undefined;
+  /** The scenario's expect_exit and verdict_from (results/verdict.ts). */
+  expectExit?: number | undefined;
+  verdictFrom?: VerdictFrom | undefined;
 }
 
 /** Whether two items may run in one boot: same A/B slot and same boot group. */
@@ -58,6 +61,8 @@ export function workItems(kernel: string, scenarios: Scenario[], binaries: Map<s
             scratchIops: s.scratchIops,
             ownBoot: s.ownBoot ?? false,
             ...(s.bootPerVariant ? { bootGroup: `${kernel}/${s.id}:${fs}:${dax}` } : {}),
+            ...(s.expectExit !== undefined ? { expectExit: s.expectExit } : {}),
+            ...(s.verdictFrom !== undefined ? { verdictFrom: s.verdictFrom } : {}),
           });
         }
       }
@@ -162,10 +167,12 @@ export function planBoot(items: WorkItem[], opts: { pmemBytes: number; scratchBy
     add({ kind: 'setup', label: `mkfs ${v.fs}`, argv: mkfsArgv(v.fs, PMEM_DEV), timeoutS: SETUP_TIMEOUT_S, group });
     add({ kind: 'setup', label: `mount ${v.fs} dax=${v.dax}`, argv: ['mount', '-t', v.fs, '-o', `dax=${v.dax}`, PMEM_DEV, DAX_MOUNT], timeoutS: 60, group });
     for (const it of its) {
+      const bin = `/daxlab/bin/${it.binary}`;
       add({
         kind: 'repro',
         label: it.key,
-        argv: [`/daxlab/bin/${it.binary}`, ...it.args],
+        // $DAXLAB_* in the arguments are the agent's to expand (images/guest/agent.sh xarg).
+        argv: it.binary.endsWith('.sh') ? ['sh', bin, ...it.args] : [bin, ...it.args],
         env: {
           DAXLAB_DIR: DAX_MOUNT,
           DAXLAB_FS: v.fs,
@@ -208,8 +215,11 @@ export function agentScript(plan: BootPlan): string {
     }
     const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
     const argv = env.length ? ['env', ...env, ...s.argv] : s.argv;
+    // soak: a reproducer whose timeout is its normal end (verdict_from: console), stopped
+    // without the SysRq task dumps a timeout otherwise gets.
+    const kind = s.kind === 'repro' && s.item?.verdictFrom === 'console' ? 'soak' : s.kind;
     lines.push(`name ${shQuote(s.item?.key ?? s.label)}`);
-    lines.push(`run_step ${s.n} ${s.kind} ${Math.ceil(s.timeoutS)} ${argv.map(shQuote).join(' ')}`);
+    lines.push(`run_step ${s.n} ${kind} ${Math.ceil(s.timeoutS)} ${argv.map(shQuote).join(' ')}`);
   }
   return lines.join('\n') + '\n';
 }

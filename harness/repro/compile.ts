@@ -1,15 +1,17 @@
 // Reproducers are C files compiled statically on the host, so the guest needs no libc of its own.
-// Cached by source, headers, flags and compiler version.
+// Cached by source, headers, flags and compiler version. Flags by origin: repro/flags.ts.
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { cachedEntry } from '../util/cache.ts';
 import { fullLogNote, UserError, type SourceLocation } from '../util/errors.ts';
 import { hashValue, shortHash } from '../util/hash.ts';
 import { cacheRoot, displayPath, scenariosDir } from '../util/paths.ts';
 import { ensureHostTools } from '../host/tools.ts';
+import { CATALOG_CFLAGS, OWN_CFLAGS, compileArgs, libraryName, LIBRARY_PACKAGES, missingLibraries, missingLibraryMessage, staticLibraryPath, type CompileSettings } from './flags.ts';
 
-export const CFLAGS = ['-static', '-O2', '-Wall', '-Werror', '-pthread'];
+/** Catalog entries' flags (tests and docs name them). */
+export const CFLAGS = CATALOG_CFLAGS;
 /** Plain text whatever the terminal or GCC_COLORS say; not part of the cache key (same binary). */
 const DIAGNOSTIC_FLAGS = ['-fdiagnostics-color=never', '-fdiagnostics-urls=never'];
 const includeDir = join(scenariosDir, 'include');
@@ -20,7 +22,21 @@ export interface CompiledReproducer {
   name: string;
   path: string;
   hit: boolean;
+  /** gcc's warnings (a reproducer of one's own compiles with them). */
+  warnings: number;
 }
+
+/** A reproducer in the catalog (scenarios/<id>/...) is held to -Werror; anything else is brought. */
+export function isCatalogSource(source: string): boolean {
+  return resolve(source).startsWith(resolve(scenariosDir) + sep);
+}
+
+export interface CompileOptions extends Partial<CompileSettings> {
+  /** Where `libs:` was given, for a library that is not installed. */
+  libsAt?: SourceLocation | undefined;
+}
+
+const WARNINGS_SHOWN = 20;
 
 /** What a failed gcc run comes down to: its first error, where, with gcc's context lines. */
 export interface CompilerFailure {
@@ -128,31 +144,71 @@ export function compileLogPath(key: string): string {
   return join(cacheRoot(), 'logs', `repro-${key}.log`);
 }
 
-export async function compileReproducer(source: string, log: (s: string) => void): Promise<CompiledReproducer> {
+/**
+ * Each `-lNAME` has a static archive gcc can find; a known one is installed (as root, like every
+ * host package), anything else is one line naming what to install.
+ */
+async function checkLibraries(libs: readonly string[], at: SourceLocation | undefined, log: (s: string) => void): Promise<void> {
+  const found = async (name: string): Promise<boolean> => (await execa('gcc', [`-print-file-name=lib${name}.a`])).stdout.trim().startsWith('/');
+  for (const flag of libs) {
+    const name = libraryName(flag);
+    if (name === undefined || (await found(name))) continue;
+    const pkg = LIBRARY_PACKAGES[name];
+    if (pkg && process.getuid?.() === 0) {
+      await ensureHostTools([], [staticLibraryPath(name)], log, { [staticLibraryPath(name)]: pkg });
+      if (await found(name)) continue;
+    }
+    throw new UserError(missingLibraryMessage(name), at);
+  }
+}
+
+export async function compileReproducer(source: string, log: (s: string) => void, o: CompileOptions = {}): Promise<CompiledReproducer> {
+  const settings: CompileSettings = { catalog: o.catalog ?? isCatalogSource(source), cflags: o.cflags ?? [], libs: o.libs ?? [] };
   await ensureHostTools(['gcc'], ['/usr/lib/x86_64-linux-gnu/libc.a'], log);
   gccVersion ??= (await execa('gcc', ['-dumpfullversion'])).stdout.trim();
   const src = await readFile(source).catch(() => {
     throw new UserError(`reproducer source not found: ${displayPath(source)}`);
   });
+  await checkLibraries(settings.libs, o.libsAt, log);
   const headers = await Promise.all((await readdir(includeDir)).sort().map(async (h) => [h, await readFile(join(includeDir, h))] as const));
   const name = basename(source).replace(/\.c$/, '');
-  const key = `${name}-${shortHash(hashValue({ src, headers: headers.map(([h, b]) => [h, b]), flags: CFLAGS, gcc: gccVersion }))}`;
+  // A catalog entry's key is what it was before brought reproducers had flags of their own.
+  const flags = settings.catalog ? CATALOG_CFLAGS : [...OWN_CFLAGS, ...settings.cflags, '--', ...settings.libs];
+  const key = `${name}-${shortHash(hashValue({ src, headers: headers.map(([h, b]) => [h, b]), flags, gcc: gccVersion }))}`;
+  const logPath = compileLogPath(key);
   const entry = await cachedEntry({
     kind: 'repro',
     key,
     onStale: log,
     build: async (tmp) => {
       log(`compiling ${displayPath(source)}`);
-      const args = [...CFLAGS, ...DIAGNOSTIC_FLAGS, '-I', includeDir, '-o', join(tmp, name), source];
+      const args = [...DIAGNOSTIC_FLAGS, ...compileArgs(settings, includeDir, join(tmp, name), source)];
       const r = await execa('gcc', args, { reject: false, all: true });
-      if (r.exitCode !== 0) {
-        const logPath = compileLogPath(key);
+      const warnings = countWarnings(r.stderr);
+      if (r.exitCode !== 0 || warnings) {
         await mkdir(dirname(logPath), { recursive: true });
         await writeFile(logPath, `$ gcc ${args.join(' ')}\n${r.all ?? ''}\n`);
+      }
+      if (r.exitCode !== 0) {
+        const lib = missingLibraries(r.stderr)[0];
+        if (lib !== undefined) throw new UserError(missingLibraryMessage(lib), o.libsAt ?? { file: displayPath(source) });
         throw compileError(r.stderr, source, logPath);
       }
-      return { source, gcc: gccVersion };
+      if (warnings) showWarnings(r.stderr, source, warnings, logPath, log);
+      return { source, gcc: gccVersion, warnings };
     },
   });
-  return { name, path: join(entry.dir, name), hit: entry.hit };
+  const warnings = Number(entry.manifest.meta['warnings'] ?? 0);
+  if (entry.hit && warnings) log(`${displayPath(source)}: ${warnings} compiler warning${warnings === 1 ? '' : 's'} (cached build) ${fullLogNote(logPath)}`);
+  return { name, path: join(entry.dir, name), hit: entry.hit, warnings };
+}
+
+const countWarnings = (stderr: string): number => stderr.split('\n').filter((l) => / warning: /.test(l)).length;
+
+/** gcc's warnings as it printed them (paths shown the daxlab way), cut short, and where the rest is. */
+function showWarnings(stderr: string, source: string, n: number, logPath: string, log: (s: string) => void): void {
+  log(`${displayPath(source)}: ${n} compiler warning${n === 1 ? '' : 's'}, not fatal for a reproducer of your own ${fullLogNote(logPath)}`);
+  const lines = stderr.split('\n').filter((l) => l.trim() && !/: (In function .*|At top level):$/.test(l));
+  for (const l of lines.slice(0, WARNINGS_SHOWN)) log(`  ${rewritePath(l)}`);
+  if (lines.length > WARNINGS_SHOWN) log(`  ... ${lines.length - WARNINGS_SHOWN} more lines in the log`);
 }

@@ -5,6 +5,7 @@ import { UserError } from '../util/errors.ts';
 import { displayPath, scenariosDir } from '../util/paths.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { lineOfField, parseYamlInput } from '../util/yaml-input.ts';
+import { bareScenario, isSyzkallerSource, reproducerKind } from './bare.ts';
 import { formatSize } from './units.ts';
 import { PMEM_MAX, PMEM_MIN, pmemAligned, pmemInRange, pmemTooSmall, scenarioSchema, type Scenario } from './schema.ts';
 
@@ -17,7 +18,11 @@ export function parseScenarioText(text: string, file: string): Scenario {
   const small = pmemTooSmall(f.pmem, f.filesystem);
   if (small) throw new UserError(`pmem size ${formatSize(f.pmem)} is ${small}`, at('pmem'));
   if (f.scratch_iops !== undefined && !f.scratch) throw new UserError(`scratch_iops needs scratch: true`, at('scratch_iops'));
-  if (!f.reproducer.endsWith('.c')) throw new UserError(`reproducer must be a .c file`, at('reproducer'));
+  const kind = reproducerKind(f.reproducer);
+  if (!kind) throw new UserError(`reproducer must be a .c file or a .sh shell script`, at('reproducer'));
+  if (kind === 'sh' && f.cflags.length) throw new UserError(`cflags are for a C reproducer; ${f.reproducer} is a shell script`, at('cflags'));
+  if (kind === 'sh' && f.libs.length) throw new UserError(`libs are for a C reproducer; ${f.reproducer} is a shell script`, at('libs'));
+  if (f.expect_exit !== undefined && f.verdict_from === 'console') throw new UserError(`expect_exit has no effect with verdict_from: console (the exit status is not looked at)`, at('expect_exit'));
   const dir = dirname(resolve(file));
   const id = f.id ?? basename(dir);
   const list = <T>(v: T[]): T[] => [...new Set(v)];
@@ -27,6 +32,12 @@ export function parseScenarioText(text: string, file: string): Scenario {
     description: f.description?.trim() ?? '',
     file: resolve(file),
     reproducerSource: resolve(dir, f.reproducer),
+    reproducerKind: kind,
+    cflags: f.cflags,
+    libs: f.libs,
+    ...(f.libs.length ? { libsAt: at('libs') } : {}),
+    expectExit: f.expect_exit,
+    verdictFrom: f.verdict_from,
     args: f.args,
     filesystems: list(f.filesystem),
     daxModes: list(f.dax),
@@ -49,7 +60,9 @@ export function parseScenarioText(text: string, file: string): Scenario {
   };
 }
 
+/** A scenario file, or a reproducer given without one (`daxlab run FILE.c`, `FILE.sh`). */
 export async function loadScenarioFile(file: string): Promise<Scenario> {
+  if (reproducerKind(file)) return bareScenario(file, await readReproducer(file));
   const text = await readFile(file, 'utf8').catch(() => {
     throw new UserError(`scenario file not found: ${displayPath(file)}`);
   });
@@ -57,7 +70,15 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   if (!(await stat(s.reproducerSource).catch(() => undefined))?.isFile()) {
     throw new UserError(`reproducer not found: ${displayPath(s.reproducerSource)}`, { file: displayPath(file), line: lineOfField(text, ['reproducer']), field: 'reproducer' });
   }
+  // A syzkaller reproducer loops until it is killed: the console is its verdict unless the YAML says otherwise.
+  if (s.verdictFrom === undefined && s.reproducerKind === 'c' && isSyzkallerSource(await readReproducer(s.reproducerSource))) return { ...s, verdictFrom: 'console' };
   return s;
+}
+
+async function readReproducer(file: string): Promise<string> {
+  return readFile(file, 'utf8').catch(() => {
+    throw new UserError(`reproducer not found: ${displayPath(file)}`);
+  });
 }
 
 /** Every scenario in the catalog (scenarios/<dir>/scenario.yaml). */

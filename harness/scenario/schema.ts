@@ -1,6 +1,8 @@
 // The scenario file format. Strict: an unknown key is an error, so a typo never silently
 // falls back to a default.
 import { z } from 'zod';
+import type { SourceLocation } from '../util/errors.ts';
+import { closest } from '../util/suggest.ts';
 import { parseDuration, parseSize } from './units.ts';
 
 export const FILESYSTEMS = ['ext4', 'xfs'] as const;
@@ -9,6 +11,11 @@ export type Filesystem = (typeof FILESYSTEMS)[number];
 export type DaxMode = (typeof DAX_MODES)[number];
 export const BETTER = ['lower', 'higher', 'none'] as const;
 export const BOOT_MODES = ['shared', 'per-variant'] as const;
+/** What decides a step: the exit status, the kernel console, or both (the default). */
+export const VERDICT_FROM = ['exit', 'console', 'both'] as const;
+export type VerdictFrom = (typeof VERDICT_FROM)[number];
+/** The variables the agent sets for a reproducer and expands in its arguments. */
+export const REPRO_VARIABLES = ['DAXLAB_DIR', 'DAXLAB_FS', 'DAXLAB_DAX', 'DAXLAB_DEV', 'DAXLAB_SCRATCH', 'DAXLAB_REP'] as const;
 
 /** A scalar or a list in YAML; always a non-empty list after parsing. */
 const oneOrMany = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(t).min(1));
@@ -32,13 +39,48 @@ export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => 
   return n;
 });
 
+const didYouMeanVar = (n: string): string => {
+  const c = closest(n, REPRO_VARIABLES);
+  return c ? ` (did you mean $${c}?)` : '';
+};
+
+/** One reproducer argument: `$DAXLAB_NAME`/`${DAXLAB_NAME}` must name a variable the agent expands. */
+const reproArg = z.union([z.string(), z.number()]).transform(String).superRefine((v, ctx) => {
+  if (/[\x00-\x1f\x7f]/.test(v)) ctx.addIssue({ code: 'custom', message: `control characters (a newline, a tab) are not allowed in an argument` });
+  for (const m of v.matchAll(/\$\{?(DAXLAB_[A-Za-z0-9_]*)/g)) {
+    const n = m[1] ?? '';
+    if (!(REPRO_VARIABLES as readonly string[]).includes(n)) ctx.addIssue({ code: 'custom', message: `unknown variable $${n}${didYouMeanVar(n)}; the agent expands ${REPRO_VARIABLES.map((x) => `$${x}`).join(', ')}` });
+  }
+});
+
+/** Flags that would make gcc produce something other than the reproducer's binary. */
+const NOT_A_BINARY = /^-(c|S|E|M|MM|o.*|shared|fsyntax-only)$/;
+
+const cflag = z.string().superRefine((v, ctx) => {
+  if (/[\x00-\x1f\x7f]/.test(v)) ctx.addIssue({ code: 'custom', message: `control characters are not allowed in a flag` });
+  else if (!v.startsWith('-')) ctx.addIssue({ code: 'custom', message: `expected a compiler flag starting with '-', got '${v}' (one flag per list entry; sources go in reproducer:)` });
+  else if (NOT_A_BINARY.test(v)) ctx.addIssue({ code: 'custom', message: `'${v}' would not produce the reproducer binary; daxlab gives -o and links statically itself` });
+});
+
+const lib = z.string().superRefine((v, ctx) => {
+  if (!/^-l[A-Za-z0-9_+.-]+$/.test(v)) ctx.addIssue({ code: 'custom', message: `expected -lNAME (e.g. -laio, -luring), got '${v.replace(/[\x00-\x1f\x7f]/g, '?')}'` });
+});
+
 export const scenarioSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, . _ - only').optional(),
     title: z.string().optional(),
     description: z.string().optional(),
     reproducer: z.string().min(1),
-    args: z.array(z.union([z.string(), z.number()]).transform(String)).default([]),
+    args: z.array(reproArg).default([]),
+    /** Extra gcc flags for a brought C reproducer (after daxlab's: -O0, -Wno-..., -DFOO). */
+    cflags: z.array(cflag).default([]),
+    /** Libraries to link statically (-laio, -luring), after the source. */
+    libs: z.array(lib).default([]),
+    /** The exit status that means pass (default 0); 77 is still a skip. */
+    expect_exit: z.number().int().min(0).max(255).optional(),
+    /** exit: the exit status alone; console: kernel reports alone (exit and timeout ignored); both. */
+    verdict_from: z.enum(VERDICT_FROM).optional(),
     filesystem: oneOrMany(z.enum(FILESYSTEMS)).default(['ext4']),
     dax: oneOrMany(z.enum(DAX_MODES)).default(['always']),
     pmem: size.default(1024 ** 3),
@@ -84,6 +126,21 @@ export interface Scenario {
   description: string;
   file: string;
   reproducerSource: string;
+  /** A shell script (run by the guest's sh) instead of a C file; undefined: C. */
+  reproducerKind?: 'c' | 'sh' | undefined;
+  /** A catalog entry (scenarios/<id>/): compiled -Werror. Undefined: decided by the path. */
+  catalog?: boolean | undefined;
+  /** Extra gcc flags and libraries (brought C reproducers). */
+  cflags?: string[] | undefined;
+  libs?: string[] | undefined;
+  /** Where `libs:` was written, for a library that is not installed. */
+  libsAt?: SourceLocation | undefined;
+  /** The exit status that passes (default 0). */
+  expectExit?: number | undefined;
+  /** Undefined: both. */
+  verdictFrom?: VerdictFrom | undefined;
+  /** Values taken by default rather than written anywhere (a bare `daxlab run FILE.c`): printed at the start. */
+  defaulted?: boolean | undefined;
   args: string[];
   filesystems: Filesystem[];
   daxModes: DaxMode[];

@@ -52,14 +52,78 @@ awk -v p="@@DX $1 $2 " -v id="$1" -v s="$2" -v cap="$3" -v lmax="$4" "$5" 2>/dev
 # pump ID STREAM FIFO: in a session of its own, so that it and its children can be killed at once.
 pump() { setsid sh -c "$PUMP_SH" pump "$1" "$2" $CAP $LINE_MAX "$PUMP_AWK" < "$3" & }
 
-# run_step ID KIND TIMEOUT_S CMD...: KIND is setup (a failure skips the rest of the group) or repro.
+# --- step argv: begin (test/agent-args.test.ts runs this part under busybox sh on the host)
+# xarg TEXT: TEXT with $DAXLAB_NAME and ${DAXLAB_NAME} replaced by the step's values, in XARG.
+# Only these names; any other $ (a $HOME, a $(...), a backquote) stays as written: nothing is
+# evaluated, so arguments from scenario YAML never become shell code.
+xarg() {
+  XARG= s=$1
+  while :; do
+    case $s in *'$'*) ;; *) XARG=$XARG$s; return 0 ;; esac
+    XARG=$XARG${s%%\$*}
+    s=${s#*\$}
+    hit=
+    for v in SCRATCH DIR DAX DEV REP FS; do
+      case $s in
+        "{DAXLAB_$v}"*) s=${s#"{DAXLAB_$v}"}; hit=$v; break ;;
+        "DAXLAB_$v") s=; hit=$v; break ;;
+        "DAXLAB_$v"[!A-Za-z0-9_]*) s=${s#"DAXLAB_$v"}; hit=$v; break ;;
+      esac
+    done
+    case $hit in
+      DIR) XARG=$XARG$DAXLAB_DIR ;;
+      FS) XARG=$XARG$DAXLAB_FS ;;
+      DAX) XARG=$XARG$DAXLAB_DAX ;;
+      DEV) XARG=$XARG$DAXLAB_DEV ;;
+      SCRATCH) XARG=$XARG$DAXLAB_SCRATCH ;;
+      REP) XARG=$XARG$DAXLAB_REP ;;
+      *) XARG=$XARG'$' ;;
+    esac
+  done
+}
+
+# step_exec KIND [env NAME=VALUE...] CMD ARGS...: exports the env words, for a reproducer (repro,
+# soak) expands its arguments and enters $DAXLAB_DIR, then execs CMD in a new session.
+step_exec() {
+  k=$1; shift
+  if [ "$1" = env ]; then
+    shift
+    while :; do case $1 in DAXLAB_*=*) export "$1"; shift ;; *) break ;; esac; done
+  fi
+  if [ "$k" = repro ] || [ "$k" = soak ]; then
+    n=$#
+    while [ $n -gt 0 ]; do xarg "$1"; shift; set -- "$@" "$XARG"; n=$((n - 1)); done
+    [ -n "$DAXLAB_DIR" ] && cd "$DAXLAB_DIR" 2>/dev/null
+  fi
+  exec setsid "$@"
+}
+# --- step argv: end
+
+# kill_session SIG SID: signal every process of a step's session, whatever process groups it
+# made of its own (a syzkaller reproducer's workers each call setpgrp()). Returns 1 if none.
+kill_session() {
+  sig=$1; sid=$2; pids=
+  for d in /proc/[0-9]*; do
+    read -r st 2>/dev/null < "$d/stat" || continue
+    st=${st##*) }
+    set -- $st
+    [ "$4" = "$sid" ] && [ "$1" != Z ] && pids="$pids ${d#/proc/}"
+  done
+  [ -n "$pids" ] || return 1
+  kill -$sig $pids 2>/dev/null
+  return 0
+}
+
+# run_step ID KIND TIMEOUT_S CMD...: KIND is setup (a failure skips the rest of the group),
+# repro, soak (a reproducer whose timeout is its normal end: no task dumps) or cleanup.
 run_step() {
   id=$1; kind=$2; to=$3; shift 3
   if [ $STOP = 1 ] || { [ $GROUP_OK = 0 ] && [ "$kind" != cleanup ]; }; then
     if [ $STOP = 1 ]; then emit "$id skip after-hang"; else emit "$id skip setup-failed"; fi
     return 0
   fi
-  emit "$id begin $kind $to"
+  bkind=$kind; [ "$kind" = soak ] && bkind=repro
+  emit "$id begin $bkind $to"
   kmsg "step $id begin ($NAME)"
   t0=$(now_ms)
   rm -f /tmp/rc.$id /tmp/pid.$id /tmp/out.$id /tmp/err.$id /tmp/end.$id
@@ -70,27 +134,39 @@ run_step() {
   # open never waits for a writer. No polling: while a reproducer times something, nothing of the
   # agent's runs on the guest's vCPUs (under TCG they all share one host thread).
   exec 4<>/tmp/end.$id
-  ( "$@" > /tmp/out.$id 2> /tmp/err.$id < /dev/null 4>&- & echo $! > /tmp/pid.$id; wait $!; echo $? > /tmp/rc.$id; echo end >&4 ) &
+  # The step runs in a session (and process group) of its own, so that what it forked (a
+  # syzkaller reproducer's workers) is stopped with it. A reproducer's env words become its
+  # environment, its arguments get $DAXLAB_* expanded (xarg, never eval) and it starts in the
+  # test filesystem.
+  ( ( step_exec "$kind" "$@" ) > /tmp/out.$id 2> /tmp/err.$id < /dev/null 4>&- & echo $! > /tmp/pid.$id; wait $!; echo $? > /tmp/rc.$id; echo end >&4 ) &
   status=done
   read -t $to _ <&4 || status=timeout
   exec 4>&-
   rm -f /tmp/end.$id
+  pid=$(cat /tmp/pid.$id 2>/dev/null)
   if [ $status = timeout ]; then
-    kmsg "step $id timeout after ${to}s; dumping blocked and all tasks"
-    echo w > /proc/sysrq-trigger
-    echo t > /proc/sysrq-trigger
-    pid=$(cat /tmp/pid.$id 2>/dev/null)
+    if [ "$kind" = soak ]; then
+      kmsg "step $id ran its ${to}s; stopping it"
+    else
+      kmsg "step $id timeout after ${to}s; dumping blocked and all tasks"
+      echo w > /proc/sysrq-trigger
+      echo t > /proc/sysrq-trigger
+    fi
     # TERM first: a reproducer using daxlab.h writes its buffered samples on it. Then KILL.
     if [ -n "$pid" ]; then
-      kill -TERM $pid 2>/dev/null
+      kill_session TERM $pid || kill -TERM $pid 2>/dev/null
       n=0
       while [ ! -e /tmp/rc.$id ] && [ $n -lt 5 ]; do sleep 0.1; n=$((n + 1)); done
-      kill -9 $pid 2>/dev/null
+      kill_session 9 $pid || kill -9 $pid 2>/dev/null
     fi
     n=0
     while [ ! -e /tmp/rc.$id ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
     # Still there after SIGKILL: stuck in the kernel. Later steps would only pile up behind it.
     [ -e /tmp/rc.$id ] || { status=hung; STOP=1; }
+  elif [ -n "$pid" ] && kill_session 9 $pid; then
+    # The step's process ended; processes it started did not. They would run into the next step
+    # and keep the filesystem busy.
+    emit "$id err [daxlab: processes the step started were still running after it ended; killed]"
   fi
   ms=$(( $(now_ms) - t0 ))
   rc=$(cat /tmp/rc.$id 2>/dev/null || echo -)

@@ -13,7 +13,11 @@
  * dl_kmsg_* (kernel warnings that appeared while the reproducer ran), dl_stats (summary metrics). */
 #ifndef DAXLAB_H
 #define DAXLAB_H
+/* Include order does not matter: after a system header, defining _GNU_SOURCE here is too late
+ * for glibc, so nothing below needs it (statx comes from the kernel's header, by syscall). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,7 +28,16 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/stat.h>
+
+#if defined(__GLIBC__) && !defined(__USE_MISC)
+long syscall(long number, ...); /* a strict _POSIX_C_SOURCE before us hides it */
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000 /* <fcntl.h> has it only with _GNU_SOURCE */
+#endif
 
 static inline uint64_t dl_now_ns(void)
 {
@@ -170,12 +183,13 @@ static inline __attribute__((noreturn, format(printf, 1, 2))) void dl_fail(const
 #endif
 
 /* Is the open file DAX right now? 1 yes, 0 no, -1 the kernel does not report it (pre-5.8 or
- * statx failed). Uses the raw statx fields so it works whatever the libc headers say. */
+ * statx failed). The kernel's struct statx and the raw syscall, so it works whatever the libc
+ * headers say and whichever feature macros were in force when they were included. */
 static inline int dl_statx_dax(int fd)
 {
 	struct statx stx;
 	memset(&stx, 0, sizeof(stx));
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx))
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx))
 		return -1;
 	if (!(stx.stx_attributes_mask & STATX_ATTR_DAX))
 		return -1;
