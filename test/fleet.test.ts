@@ -89,6 +89,9 @@ test('a worker killed mid-job: the job re-runs on the other worker, the merged n
     for (const p of await groupPids(pgid)) process.kill(p, 'SIGKILL');
   });
 
+  const esc = killedId.replace(/\./g, '\\.');
+  await waitFor('the stalled check to see the dead worker', () => new RegExp(`job ${esc} stalled`).test(bOut.text()), 300_000, b);
+  const stallS = (Date.now() - tKill) / 1000;
   const rerun = await waitFor('worker B to re-run the killed job', () => new RegExp(`job ${jobIndex}/3 ${killedId.replace(/\./g, '\\.')}: deb/tl-one@\\d, 1 step \\(attempt 2\\)`).test(bOut.text()), 300_000, b);
   const recoveryS = (Date.now() - tKill) / 1000;
   t.true(rerun);
@@ -136,7 +139,7 @@ test('a worker killed mid-job: the job re-runs on the other worker, the merged n
   t.true(files.length > 10);
   t.false(leaks(outputs), 'no password in any output');
   t.deepEqual(files.filter((f) => statSync(f).size < 64 * 1024 * 1024 && leaks([readFileSync(f, 'latin1')])), [], 'no password in any results file');
-  t.log(`kill -> re-run started on B: ${recoveryS.toFixed(1)}s (lock 4s); orphaned QEMU processes of A: ${orphans.length}, ${orphanS === undefined ? 'still running after 120 s (killed by the test)' : `gone ${orphanS.toFixed(1)}s after the kill`}; test ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+  t.log(`kill -> job back in the queue: ${stallS.toFixed(1)}s, -> re-run started on B: ${recoveryS.toFixed(1)}s (lock 4s; B finishes its own job first); orphaned QEMU processes of A: ${orphans.length}, ${orphanS === undefined ? 'still running after 120 s (killed by the test)' : `gone ${orphanS.toFixed(1)}s after the kill`}; test ${((Date.now() - t0) / 1000).toFixed(0)}s`);
   if (orphans.length) t.not(orphanS, undefined, 'the orphaned guest powers off by itself');
 });
 
