@@ -37,6 +37,7 @@ function nightsOf(values: readonly number[], kernelAt: (i: number) => NightValue
     boots: [v * 0.995, v, v * 1.004],
     unit: 'us',
     kernel: kernelAt(i),
+    conditions: 'tcg thread=single clock=icount cpus=2 mem=2048M',
   }));
 }
 

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { rng } from '../harness/ab/stats.ts';
 import type { AbSettings } from '../harness/ab/types.ts';
-import type { NightValue, SeriesKey } from '../harness/history/db/queries.ts';
+import { readFileSync } from 'node:fs';
+import { measurementConditions, type NightValue, type SeriesKey } from '../harness/history/db/queries.ts';
 import { alertText, findingAlerts, metricAlert } from '../harness/nightly/alerts.ts';
 
 const key: SeriesKey = { kernel: 'mainline-dax', scenario: 'truncate-latency', variant: { fs: 'ext4', dax: 'always' }, metric: 'truncate.p50' };
@@ -21,6 +22,7 @@ function history(levels: number[], seed: number): NightValue[] {
       boots,
       unit: 'us',
       kernel: { spec: i === levels.length - 1 ? 'debug-6.12.yaml + slow.patch' : 'debug-6.12.yaml', release: '6.12.117-daxlab-0000', identity: {} },
+      conditions: 'tcg thread=single clock=icount cpus=2 mem=2048M',
     };
   });
 }
@@ -57,6 +59,28 @@ test('noise, and one bad night that reverts, raise nothing on most seeds', (t) =
   t.true(noise <= 4, `${noise}/40 noise-only histories alerted`);
   t.true(outlier <= 4, `${outlier}/40 histories with a reverted bad night alerted`);
   t.is(metricAlert(key, history([100], 1), 'lower', AB), undefined, 'one night has nothing to compare');
+});
+
+test('nights measured differently (another guest clock) are not compared: no alert from the clock, the step still found among nights measured alike', (t) => {
+  const HOST = 'tcg thread=single clock=host cpus=2 mem=2048M';
+  // icount makes every truncate 4x slower than host time; that is the clock, not the kernel.
+  const icountTonight = history([...Array(5).fill(100), 400], 1).map((n, i) => (i === 5 ? n : { ...n, conditions: HOST }));
+  t.is(metricAlert(key, icountTonight, 'lower', AB), undefined);
+  // A host-clock night in the middle of icount nights is left out, and the 20% step tonight is
+  // measured against the icount night before it.
+  const mixed = history([100, 100, 100, 100, 25, 120], 2).map((n, i) => (i === 4 ? { ...n, conditions: HOST } : n));
+  const a = metricAlert(key, mixed, 'lower', AB);
+  t.is(a?.baseline.runId, 'night-04');
+  t.true((a?.changePct ?? 0) > 15 && (a?.changePct ?? 0) < 25, String(a?.changePct));
+});
+
+test('measurement conditions of a real run: accelerator, TCG threading, clock, vCPUs, memory; pmem size left out', (t) => {
+  const events = readFileSync('test/data/runs/segv-and-pass/events.jsonl', 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; guest?: object });
+  const guest = events.find((e) => e.type === 'run-started')?.guest ?? {};
+  t.is(measurementConditions('tcg', 'single', JSON.stringify(guest)), 'tcg thread=single clock=host cpus=2 mem=2048M');
+  t.is(measurementConditions('tcg', 'single', JSON.stringify({ ...guest, clock: 'icount', pmemBytes: 2 ** 31 })), 'tcg thread=single clock=icount cpus=2 mem=2048M');
+  t.is(measurementConditions('kvm', null, JSON.stringify({ ...guest, append: ['nokaslr'] })), 'kvm cpus=2 mem=2048M append=nokaslr');
+  t.is(measurementConditions('tcg', 'single', JSON.stringify({ ...guest, pmemBytes: 2 ** 32 })), measurementConditions('tcg', 'single', JSON.stringify(guest)));
 });
 
 test('a finding title never seen on the kernel name before is an alert; a known one is not', (t) => {

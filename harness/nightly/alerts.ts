@@ -6,7 +6,7 @@
 import { compareMetric } from '../ab/stats.ts';
 import type { AbSettings, Better } from '../ab/types.ts';
 import { CHANGEPOINT_DEFAULTS, latestChange } from '../history/changepoint.ts';
-import type { NightValue, SeriesKey } from '../history/db/queries.ts';
+import { comparableNights, type NightValue, type SeriesKey } from '../history/db/queries.ts';
 import { formatValue } from '../stats/summary.ts';
 import { variantName } from '../plan/plan.ts';
 
@@ -45,8 +45,12 @@ export type Alert = MetricAlert | FindingAlert;
 
 const ref = (n: NightValue): NightRef => ({ runId: n.runId, startedAt: n.startedAt, value: n.value, kernel: n.kernel });
 
-/** The alert for one series whose last night is tonight, or undefined. */
-export function metricAlert(key: SeriesKey, nights: readonly NightValue[], better: Better, ab: AbSettings): MetricAlert | undefined {
+/**
+ * The alert for one series whose last night is tonight, or undefined. Only nights measured as
+ * tonight was count: a new guest clock, accelerator or guest shape is not a kernel change.
+ */
+export function metricAlert(key: SeriesKey, history: readonly NightValue[], better: Better, ab: AbSettings): MetricAlert | undefined {
+  const nights = comparableNights(history);
   if (nights.length < 2 || better === 'none') return undefined;
   const tonight = nights[nights.length - 1] as NightValue;
   const prev = nights[nights.length - 2] as NightValue;

@@ -20,12 +20,27 @@ import { loadSeries, seriesFor, writeHistoryPage } from './history-page.ts';
 
 export const NIGHTLY_AB: AbSettings = { threshold: 0.05, alpha: 0.05, confidence: 0.95, resamples: 2000, seed: 1 };
 
-export async function evaluateNight(h: HistoryDb, s: RunSummary, scenarios: readonly Pick<Scenario, 'id' | 'metricBetter'>[]): Promise<{ imported: ImportResult; alerts: Alert[] }> {
+/** Series whose night before was measured differently (guest clock, accelerator, shape): from -> to, how many. */
+export interface ConditionChange {
+  from: string;
+  to: string;
+  series: number;
+}
+
+export async function evaluateNight(h: HistoryDb, s: RunSummary, scenarios: readonly Pick<Scenario, 'id' | 'metricBetter'>[]): Promise<{ imported: ImportResult; alerts: Alert[]; conditionChanges: ConditionChange[] }> {
   const imported = await importSummary(h, s);
   const declared = new Map(scenarios.map((x) => [x.id, x.metricBetter]));
   const alerts: Alert[] = [];
+  const changes = new Map<string, ConditionChange>();
   for (const key of await seriesOfRun(h.db, s.runId)) {
     const nights = await metricSeries(h.db, key, { upTo: s.runId });
+    const [before, tonight] = nights.slice(-2);
+    if (before && tonight && before.conditions !== tonight.conditions) {
+      const k = `${before.conditions}\0${tonight.conditions}`;
+      const c = changes.get(k) ?? { from: before.conditions, to: tonight.conditions, series: 0 };
+      c.series++;
+      changes.set(k, c);
+    }
     // Sample metrics are `NAME.p50`: their direction is the sample's.
     const better = betterFor(key.metric.replace(/\.p50$/, ''), key.unit, declared.get(key.scenario));
     const a = metricAlert(key, nights, better, NIGHTLY_AB);
@@ -35,7 +50,7 @@ export async function evaluateNight(h: HistoryDb, s: RunSummary, scenarios: read
   const seen = new Map<string, Set<string>>();
   for (const k of new Set(tonight.map((f) => f.kernel))) seen.set(k, new Set(await findingTitlesBefore(h.db, k, s.runId)));
   alerts.push(...findingAlerts(s.runId, tonight, (k) => seen.get(k) ?? new Set()));
-  return { imported, alerts };
+  return { imported, alerts, conditionChanges: [...changes.values()] };
 }
 
 export interface Judged {
@@ -77,6 +92,8 @@ export async function judgeNight(target: DbTarget, s: RunSummary, scenarios: rea
   }
   const n = ev.alerts.length;
   process.stdout.write(n ? `${n} alert${n > 1 ? 's' : ''}:\n${ev.alerts.map((a) => alertText(a).replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?')).join('\n')}\n` : 'no alerts: nothing slower than its history, no new finding title\n');
+  // Right after the alerts: why a series that moved may not have alerted.
+  for (const c of ev.conditionChanges) process.stdout.write(`measured differently from the night before (${c.from} -> ${c.to}): ${c.series} series compared only with nights measured the same way\n`);
   const dbLine = importLine(ev.imported, target) + (page ? `\nhistory page: ${displayPath(page)}` : '');
   return { alerts: ev.alerts, dbLine, historyPage: page };
 }

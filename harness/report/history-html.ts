@@ -96,14 +96,14 @@ function xAxis(nights: readonly NightValue[], x: (i: number) => number, max: num
   return `<g class="xaxis" font-size="10.5" fill="#4a535c"><line x1="${FRAME.pad.left}" y1="${y}" x2="${FRAME.w - FRAME.pad.right}" y2="${y}" stroke="#8a939c"/>${labels}<text x="${(FRAME.pad.left + FRAME.w - FRAME.pad.right) / 2}" y="${FRAME.h - 4}" text-anchor="middle" fill="#8a939c">night (run start)</text></g>`;
 }
 
-/** A dotted amber line and a triangle under the axis where the kernel name's identity changed. */
+/** A dotted amber line and a triangle under the axis where the kernel name's identity, or how it was measured, changed. */
 function identityMarks(nights: readonly NightValue[], x: (i: number) => number, max: number): string {
   const top = FRAME.pad.top;
   const bottom = FRAME.h - FRAME.pad.bottom;
   return nights
     .map((n, i) => {
       const prev = nights[i - 1];
-      const what = prev ? kernelChanges(prev.kernel, n.kernel) : [];
+      const what = prev ? [...kernelChanges(prev.kernel, n.kernel), ...(prev.conditions !== n.conditions ? [`measured ${prev.conditions} -> ${n.conditions}`] : [])] : [];
       if (!what.length) return '';
       const cx = f1(x(i));
       const title = `kernel ${plain(n.kernel.release, max)} from ${plain(n.runId, 64)} (${plain(night(n), 16)}): ${what.map((w) => plain(w, max)).join('; ')}`;

@@ -28,6 +28,32 @@ export interface NightValue {
   unit: string;
   /** What the kernel name stood for that night. */
   kernel: { spec: string; release: string; identity: Record<string, string> };
+  /** How the night was measured (measurementConditions): nights measured differently do not compare. */
+  conditions: string;
+}
+
+/**
+ * What besides the kernel sets a night's timings: the accelerator and TCG threading, the guest's
+ * vCPUs, memory, clock and command line. The pmem size is left out: it follows the scenarios
+ * of the plan, and adding one must not cut every series short.
+ */
+export function measurementConditions(accel: string, tcgThread: string | null, guestJson: string): string {
+  let g: { cpus?: unknown; memBytes?: unknown; clock?: unknown; append?: unknown } = {};
+  try {
+    g = JSON.parse(guestJson) as typeof g;
+  } catch {
+    // An unreadable guest record is its own condition, compared with nothing else.
+  }
+  const tcg = accel === 'tcg';
+  const mem = typeof g.memBytes === 'number' ? `${Math.round(g.memBytes / 2 ** 20)}M` : '?';
+  const append = Array.isArray(g.append) && g.append.length ? ` append=${g.append.join(' ')}` : '';
+  return `${accel}${tcg ? ` thread=${tcgThread ?? 'single'} clock=${g.clock === 'icount' ? 'icount' : 'host'}` : ''} cpus=${String(g.cpus ?? '?')} mem=${mem}${append}`;
+}
+
+/** The nights measured as tonight (the last night) was: the ones its values compare with. */
+export function comparableNights(nights: readonly NightValue[]): NightValue[] {
+  const tonight = nights[nights.length - 1];
+  return tonight ? nights.filter((n) => n.conditions === tonight.conditions) : [];
 }
 
 const byNight = (a: { started_at: string; run_id: string }, b: { started_at: string; run_id: string }): number =>
@@ -48,7 +74,7 @@ export async function metricSeries(db: Db, key: SeriesKey, o: { upTo?: string } 
     .selectFrom('boot_values as v')
     .innerJoin('runs as r', 'r.run_id', 'v.run_id')
     .innerJoin('kernels as k', (j) => j.onRef('k.run_id', '=', 'v.run_id').onRef('k.name', '=', 'v.kernel'))
-    .select(['v.run_id', 'r.started_at', 'v.boot', 'v.value', 'v.unit', 'k.spec', 'k.release', 'k.identity'])
+    .select(['v.run_id', 'r.started_at', 'r.guest', 'v.boot', 'v.value', 'v.unit', 'k.spec', 'k.release', 'k.identity', 'k.accel', 'k.tcg_thread'])
     .where('v.kernel', '=', key.kernel)
     .where('v.scenario', '=', key.scenario)
     .where('v.fs', '=', key.variant.fs)
@@ -62,7 +88,7 @@ export async function metricSeries(db: Db, key: SeriesKey, o: { upTo?: string } 
     let n = nights.get(r.run_id);
     if (!n) {
       const kernel = { spec: r.spec, release: r.release, identity: JSON.parse(r.identity) as Record<string, string> };
-      nights.set(r.run_id, (n = { runId: r.run_id, startedAt: r.started_at, value: NaN, boots: [], unit: r.unit, kernel }));
+      nights.set(r.run_id, (n = { runId: r.run_id, startedAt: r.started_at, value: NaN, boots: [], unit: r.unit, kernel, conditions: measurementConditions(r.accel, r.tcg_thread, r.guest) }));
     }
     n.boots.push(r.value);
   }
