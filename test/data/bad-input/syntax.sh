@@ -1,0 +1,4 @@
+#!/bin/sh
+# does not parse: a fi without its if
+echo start
+fi

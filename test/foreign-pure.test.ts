@@ -1,0 +1,106 @@
+// Foreign reproducers, the pure parts: compile flags by origin, missing libraries, scenario fields,
+// the defaults of a bare `daxlab run FILE.c`, and how exit status and console make a verdict.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { compileArgs, missingLibraries, missingLibraryMessage, OWN_CFLAGS, CATALOG_CFLAGS } from '../harness/repro/flags.ts';
+import { isCatalogSource } from '../harness/repro/compile.ts';
+import { bareId, bareScenario, isSyzkallerSource, scenarioYaml } from '../harness/scenario/bare.ts';
+import { parseScenarioText } from '../harness/scenario/load.ts';
+import { stepVerdict, lastWords } from '../harness/results/verdict.ts';
+import { parseReproOutput } from '../harness/results/output.ts';
+import { agentScript, planBoot, workItems } from '../harness/plan/plan.ts';
+import { UserError } from '../harness/util/errors.ts';
+
+const Y = '/tmp/x/scenario.yaml';
+
+test('catalog entries keep -Werror; brought reproducers get _GNU_SOURCE, -pthread, their cflags first and libs last', (t) => {
+  t.true(CATALOG_CFLAGS.includes('-Werror'));
+  t.false(OWN_CFLAGS.includes('-Werror'));
+  const args = compileArgs({ catalog: false, cflags: ['-O0', '-Wno-unused'], libs: ['-laio'] }, '/inc', '/out/x', '/src/x.c');
+  t.deepEqual(args, ['-static', '-O2', '-Wall', '-D_GNU_SOURCE=', '-pthread', '-O0', '-Wno-unused', '-I', '/inc', '-o', '/out/x', '/src/x.c', '-laio']);
+  t.deepEqual(compileArgs({ catalog: true, cflags: [], libs: [] }, '/inc', '/o', '/s.c').slice(0, 5), CATALOG_CFLAGS);
+  t.true(isCatalogSource('scenarios/truncate-latency/truncate-latency.c'));
+  t.false(isCatalogSource('test/data/foreign/warnings.c'));
+  t.false(isCatalogSource('/tmp/scenarios/x.c'));
+});
+
+test("ld's 'cannot find -lNAME' is a missing library; known ones name their Debian package", (t) => {
+  t.deepEqual(missingLibraries(readFileSync('test/data/gcc/missing-libs.txt', 'utf8')), ['aio', 'daxlabnosuch']);
+  t.regex(missingLibraryMessage('aio'), /static library -laio not found .*: install it with apt-get install libaio-dev$/);
+  t.regex(missingLibraryMessage('uring'), /apt-get install liburing-dev$/);
+  t.regex(missingLibraryMessage('frob'), /install the Debian -dev package that has libfrob\.a \(apt-file search libfrob\.a names it\)$/);
+});
+
+test('scenario fields for foreign reproducers', (t) => {
+  const s = parseScenarioText('reproducer: t.c\ncflags: [-O0]\nlibs: [-laio, -luring]\nexpect_exit: 3\nverdict_from: exit\nargs: [$DAXLAB_DIR/f, "${DAXLAB_SCRATCH}/g", 7]\n', Y);
+  t.deepEqual(s.cflags, ['-O0']);
+  t.deepEqual(s.libs, ['-laio', '-luring']);
+  t.is(s.libsAt?.line, 3);
+  t.is(s.expectExit, 3);
+  t.is(s.verdictFrom, 'exit');
+  t.deepEqual(s.args, ['$DAXLAB_DIR/f', '${DAXLAB_SCRATCH}/g', '7']);
+  const sh = parseScenarioText('reproducer: run.sh\n', Y);
+  t.is(sh.reproducerKind, 'sh');
+  t.is(sh.verdictFrom, undefined, 'both, unless said');
+  const err = (text: string): string => {
+    const e = t.throws(() => parseScenarioText(text, Y), { instanceOf: UserError }) as UserError;
+    return e.oneLine();
+  };
+  t.regex(err('reproducer: t.c\nargs: [$DAXLAB_DIRR/x]\n'), /:2: args\.0: unknown variable \$DAXLAB_DIRR \(did you mean \$DAXLAB_DIR\?\)/);
+  t.regex(err('reproducer: t.c\nargs: ["a\\nb"]\n'), /args\.0: control characters/);
+  t.regex(err('reproducer: t.c\ncflags: [-o, x]\n'), /cflags\.0: '-o' would not produce/);
+  t.regex(err('reproducer: t.py\n'), /reproducer must be a \.c file or a \.sh shell script/);
+  t.regex(err('reproducer: t.sh\nlibs: [-laio]\n'), /:2: libs: libs are for a C reproducer/);
+});
+
+test('a bare reproducer: both filesystems with DAX, 120 s; a syzkaller one is judged by the console for 60 s', (t) => {
+  const c = bareScenario('/tmp/t_mmap_collision.c', '#include <fcntl.h>\n');
+  t.like(c, { id: 't_mmap_collision', reproducerKind: 'c', filesystems: ['ext4', 'xfs'], daxModes: ['always'], timeoutS: 120, defaulted: true, verdictFrom: undefined });
+  t.deepEqual(scenarioYaml(c), [
+    'reproducer: t_mmap_collision.c',
+    'filesystem: [ext4, xfs]',
+    'dax: always',
+    'pmem: 1G',
+    'timeout: 120s',
+    'verdict_from: both      # exit 0 passes, 1 fails, 77 skips; a kernel report during the step fails it',
+  ]);
+  const syz = bareScenario('/tmp/repro.c', readFileSync('test/data/foreign/syz-style/syz_mmap_truncate.c', 'utf8'));
+  t.like(syz, { verdictFrom: 'console', timeoutS: 60 });
+  t.false(isSyzkallerSource('// a comment mentioning syzkaller\nint main;'));
+  t.is(bareScenario('/tmp/Run Me.sh', '').id, 'run-me');
+  t.is(bareId('/tmp/__.c'), 'reproducer');
+  t.deepEqual(scenarioYaml({ ...c, args: ['$DAXLAB_DIR/a', '5', 'x y'] })[1], 'args: ["$DAXLAB_DIR/a", "5", "x y"]');
+});
+
+test('a shell reproducer runs under sh; a console-judged one is a soak step; args reach the agent unexpanded', (t) => {
+  const sh = { ...bareScenario('/tmp/a.sh', ''), args: ['$DAXLAB_DIR/f'] };
+  const syz = { ...bareScenario('/tmp/b.c', '// autogenerated by syzkaller (x)\n'), id: 'b' };
+  const items = workItems('k', [sh, syz], new Map([['a', 'a.sh'], ['b', 'b.bin']]));
+  const plan = planBoot(items.filter((i) => i.variant.fs === 'ext4'), { pmemBytes: 1024 ** 3 });
+  const script = agentScript(plan);
+  t.regex(script, /run_step \d+ repro 120 env DAXLAB_DIR=\/mnt\/dax .* sh \/daxlab\/bin\/a\.sh '\$DAXLAB_DIR\/f'\n/);
+  t.regex(script, /run_step \d+ soak 60 env .* \/daxlab\/bin\/b\.bin\n/);
+});
+
+const end = (exitCode: number | null, status: 'done' | 'timeout' | 'hung' = 'done') => ({ status, exitCode, timeoutS: 30 });
+const none = parseReproOutput([]);
+
+test('verdicts: exit status, expect_exit, verdict_from, and the last words of a program that prints no verdict', (t) => {
+  t.deepEqual(stepVerdict(end(1), none, {}, 'round 3: byte 4096 is not zero'), { status: 'fail', reason: 'exit status 1: round 3: byte 4096 is not zero' });
+  t.deepEqual(stepVerdict(end(0), none), { status: 'pass', reason: '' });
+  t.is(stepVerdict(end(77), none).status, 'skip');
+  t.deepEqual(stepVerdict(end(3), none, { expectExit: 3 }), { status: 'pass', reason: 'exit status 3, as expected' });
+  t.deepEqual(stepVerdict(end(0), none, { expectExit: 3 }, 'oops'), { status: 'fail', reason: 'exit status 0, expected 3: oops' });
+  t.is(stepVerdict(end(77), none, { expectExit: 3 }).status, 'skip');
+  t.is(stepVerdict(end(137), none, { expectExit: 3 }).status, 'error');
+  const failLine = parseReproOutput(['{"type":"verdict","verdict":"fail","reason":"stale"}']);
+  t.deepEqual(stepVerdict(end(3), failLine, { expectExit: 3 }), { status: 'fail', reason: 'stale' });
+  // The console decides: a timeout or any exit status is a clean run (the findings are applied after).
+  t.deepEqual(stepVerdict(end(null, 'timeout'), none, { verdictFrom: 'console' }), { status: 'pass', reason: 'ran its 30s; judged by the console (verdict_from: console)' });
+  t.is(stepVerdict(end(1), none, { verdictFrom: 'console' }).status, 'pass');
+  t.is(stepVerdict(end(null, 'hung'), none, { verdictFrom: 'console' }).status, 'hung', 'stuck in the kernel is never a pass');
+  t.is(stepVerdict(end(null, 'timeout'), none).status, 'timeout');
+  t.is(lastWords(['first', 'why it failed', '[daxlab: output capped]'], ['out']), 'why it failed');
+  t.is(lastWords([], ['', 'stdout line', '']), 'stdout line');
+  t.is(lastWords([], []), undefined);
+});
