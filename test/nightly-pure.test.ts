@@ -4,7 +4,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeEvents } from '../harness/nightly/merge.ts';
-import { loadPlanFile, parsePlanText } from '../harness/nightly/plan.ts';
+import { loadPlanFile, parsePlanText, planGuest } from '../harness/nightly/plan.ts';
 import { bootSlots, parseShard, shardItems } from '../harness/nightly/shard.ts';
 import { workItems, type WorkItem } from '../harness/plan/plan.ts';
 import { parseEventLog } from '../harness/results/event-log.ts';
@@ -95,4 +95,21 @@ test('merge refuses shards of different plans, a shard given twice, and runs tha
   t.throws(() => mergeEvents([plain], 'm', []), { message: /not a shard of a nightly plan/ });
   const otherKernel = { ...s2, events: s2.events.map((e) => (e.type === 'kernel-ready' ? { ...e, kernel: { ...e.kernel, identity: { ...e.kernel.identity, sha256: 'different' } } } : e)) };
   t.throws(() => mergeEvents([s1, otherKernel], 'm', []), { message: /kernel deb is .* here but .* in another shard/ });
+  const otherClock = { ...s2, events: s2.events.map((e) => (e.type === 'run-started' ? { ...e, guest: { ...e.guest, clock: 'icount' as const } } : e)) };
+  t.throws(() => mergeEvents([s1, otherClock], 'm', []), { message: /\/r\/s2: guest clock=icount cpus=2 mem=2048M, the first shard's is clock=host cpus=2 mem=2048M \(give every shard the same --clock/ });
+});
+
+test("a plan's guest clock: icount unless the plan or --clock says host; the default leaves the plan hash as it was", (t) => {
+  const text = readFileSync(join(DATA, 'tl-two-boots.yaml'), 'utf8');
+  const file = join(DATA, 'tl-two-boots.yaml');
+  const p = parsePlanText(text, file);
+  t.is(p.clock, 'icount');
+  t.is(planGuest(p, {} as { clock?: 'host' | 'icount' }).clock, 'icount');
+  t.is(planGuest(p, { clock: 'host' as const }).clock, 'host');
+  t.is(parsePlanText(`${text}\nclock: icount\n`, file).hash, p.hash);
+  const host = parsePlanText(`${text}\nclock: host\n`, file);
+  t.is(host.clock, 'host');
+  t.not(host.hash, p.hash);
+  const e = t.throws(() => parsePlanText(`${text}\nclock: wall\n`, file), { instanceOf: UserError }) as UserError;
+  t.regex(e.oneLine(), /tl-two-boots\.yaml:\d+: clock: expected one of host, icount; got 'wall'$/);
 });

@@ -18,6 +18,7 @@ import { run } from '../run/runner.ts';
 import { UserError } from '../util/errors.ts';
 import { logLine } from '../util/log.ts';
 import { decodePayload, type JobPayload, type JobProgress, type JobResult } from './jobs.ts';
+import { planGuest } from '../nightly/plan.ts';
 import { loadFleetPlan, planPathOf } from './plan.ts';
 import { connectRedis, redisMessage, type RedisTarget } from './redis.ts';
 import { packRun } from './result.ts';
@@ -90,7 +91,7 @@ export async function runWorker(o: WorkerSettings): Promise<void> {
       outDir: partial,
       accel: o.accel,
       tcgThread: o.tcgThread,
-      guest: o.guest,
+      guest: planGuest(fp.plan, o.guest),
       concurrency: 1,
       overrides: fp.plan.overrides,
       plan: { name: fp.plan.name, hash: fp.plan.hash, boots: fp.plan.boots, shard: { index: p.unit.index, count: p.unit.count } },

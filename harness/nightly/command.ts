@@ -9,7 +9,7 @@ import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from '../run
 import { progressRenderer } from '../run/progress.ts';
 import { run } from '../run/runner.ts';
 import { mergeAndPublish } from './publish.ts';
-import { loadPlanFile } from './plan.ts';
+import { loadPlanFile, planGuest } from './plan.ts';
 import { parseShard } from './shard.ts';
 import { judgeNight, type Judged } from './evaluate.ts';
 import { DB_ENV, DEFAULT_DB_FILE, parseDbTarget } from '../history/db/target.ts';
@@ -35,7 +35,7 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
     const plan = await loadPlanFile(planFile);
     const target = parseDbTarget(f.db);
     const shard = f.shard === undefined ? undefined : parseShard(f.shard);
-    const guest = guestSettings(f);
+    const guest = planGuest(plan, guestSettings(f));
     const jobs = f.jobs === undefined ? 'auto' : intFlag('--jobs', f.jobs, 64);
     if (f.out) await checkOutDir(f.out);
     const r = await run({

@@ -6,6 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { DAX_MODES, duration, FILESYSTEMS } from '../scenario/schema.ts';
+import type { GuestClock } from '../qemu/args.ts';
 import type { ScenarioOverrides } from '../scenario/overrides.ts';
 import { UserError } from '../util/errors.ts';
 import { hashValue, shortHash } from '../util/hash.ts';
@@ -29,6 +30,8 @@ export const planSchema = z
     timeout: duration.optional(),
     /** Independent boots per kernel each night: the boot is the statistical unit. */
     boots: z.number().int().min(1).max(100).default(1),
+    /** Guest clock under TCG; icount (the default, as for A/B) times the work, not the host's speed. */
+    clock: z.enum(['host', 'icount']).default('icount'),
   })
   .strict();
 
@@ -40,6 +43,8 @@ export interface NightlyPlan {
   scenarioArgs: string[];
   overrides: ScenarioOverrides;
   boots: number;
+  /** Guest clock under TCG, unless --clock says otherwise (nights of one clock compare). */
+  clock: GuestClock;
   /** Hash of what the plan asks for (not of its comments): shards must agree on it to merge. */
   hash: string;
 }
@@ -59,8 +64,8 @@ export function parsePlanText(text: string, file: string): NightlyPlan {
     ...(p.timeout !== undefined ? { timeoutS: p.timeout } : {}),
   };
   const scenarioArgs = p.scenarios.map(rel);
-  const hash = shortHash(hashValue({ name: p.name, kernels: kernels.map((k) => [k.name, k.spec]), scenarios: p.scenarios, overrides: { ...overrides }, boots: p.boots }));
-  return { name: p.name, file: resolve(file), kernels: resolvedKernels, scenarioArgs, overrides, boots: p.boots, hash };
+  const hash = shortHash(hashValue({ name: p.name, kernels: kernels.map((k) => [k.name, k.spec]), scenarios: p.scenarios, overrides: { ...overrides }, boots: p.boots, ...(p.clock !== 'icount' ? { clock: p.clock } : {}) }));
+  return { name: p.name, file: resolve(file), kernels: resolvedKernels, scenarioArgs, overrides, boots: p.boots, clock: p.clock, hash };
 }
 
 export async function loadPlanFile(file: string): Promise<NightlyPlan> {
@@ -68,4 +73,9 @@ export async function loadPlanFile(file: string): Promise<NightlyPlan> {
     throw new UserError(`nightly plan not found: ${displayPath(file)}`);
   });
   return parsePlanText(text, file);
+}
+
+/** The guest a plan's night boots: the machine's guest flags, the clock from the plan unless --clock gave one. */
+export function planGuest<G extends { clock?: GuestClock | undefined }>(plan: Pick<NightlyPlan, 'clock'>, guest: G): G {
+  return { ...guest, clock: guest.clock ?? plan.clock };
 }

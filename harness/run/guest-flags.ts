@@ -60,7 +60,7 @@ export function addGuestOptions(cmd: Command): Command {
     .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
     .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
     .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
-    .addOption(choiceOption('--clock <clock>', "guest clock under TCG: host (wall time) or icount (virtual time from instructions executed: deterministic timings; run's default is host, ab's icount)", ['host', 'icount']));
+    .addOption(choiceOption('--clock <clock>', "guest clock under TCG: host (wall time) or icount (virtual time from instructions executed: deterministic timings; defaults: run host; ab and nightly icount, or the plan's clock:)", ['host', 'icount']));
 }
 
 export function guestSettings(f: GuestFlags): GuestSettings {
