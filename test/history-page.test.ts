@@ -70,6 +70,12 @@ test('renderer: the change point on the night the new level starts, identity cha
   t.deepEqual(figs.map((f) => f.id), [seriesId(lateSeries.key), seriesId(hostile.key), seriesId(stepSeries.key)], 'alerted first, then by metric (hostile name sorts first) and kernel');
   t.deepEqual(figs.map((f) => f.alerted), [true, false, false]);
   t.true(html.indexOf('<h2 id="alerted">Alerted tonight</h2>') < html.indexOf('<figure'), 'under its own heading');
+  // Every in-page link lands on an element: truncate_total's only series alerted, so it has no
+  // heading of its own and the nav points at the alerted one.
+  const targets = new Set([...html.matchAll(/ id="([^"]*)"/g)].map((m) => m[1]));
+  const links = [...html.matchAll(/href="#([^"]*)"/g)].map((m) => m[1]);
+  t.true(links.includes('alerted'));
+  t.deepEqual(links.filter((l) => !targets.has(l)), []);
 
   const cps = html.split('<figure').map((f) => marks(f, 'cp'));
   t.deepEqual(cps[3]?.map((c) => [c.run, c.index]), [['night-13', 12]], 'the step plot: one change point, on the first night of the new level');

@@ -222,7 +222,13 @@ export function renderHistoryHtml(series: readonly HistorySeries[], o: HistoryPa
   const metrics = [...new Set(series.map((s) => s.key.metric))].sort();
   const kernels = new Set(series.map((s) => s.key.kernel));
   const what = o.runId ? `night ${text(o.runId, 80)}` : `${metrics.length} metric${metrics.length === 1 ? '' : 's'}`;
-  const nav = [...(o.reportHref ? [`<a id="report-link" href="${escapeHtml(o.reportHref)}">report</a>`] : []), ...metrics.map((m) => `<a href="#metric-${escapeHtml(encodeURIComponent(m))}">${text(m, max)}</a>`)];
+  // A metric whose every series alerted has no heading of its own: its link is the alerted one.
+  const headed = [...new Set(ordered.filter((s) => !alerted.has(seriesId(s.key))).map((s) => s.key.metric))].sort();
+  const nav = [
+    ...(o.reportHref ? [`<a id="report-link" href="${escapeHtml(o.reportHref)}">report</a>`] : []),
+    ...(ordered.some((s) => alerted.has(seriesId(s.key))) ? ['<a href="#alerted">alerted tonight</a>'] : []),
+    ...headed.map((m) => `<a href="#metric-${escapeHtml(encodeURIComponent(m))}">${text(m, max)}</a>`),
+  ];
   const head = [
     `<h1>daxlab history <span class="dim">${what}</span></h1>`,
     `<p class="dim">${series.length} series of ${metrics.length} metric${metrics.length === 1 ? '' : 's'} on ${kernels.size} kernel name${kernels.size === 1 ? '' : 's'}${o.source ? ` from ${text(o.source, max)}` : ''}; change points by E-Divisive over the nights' values</p>`,
