@@ -182,7 +182,7 @@ export async function compileReproducer(source: string, log: (s: string) => void
     onStale: log,
     build: async (tmp) => {
       log(`compiling ${displayPath(source)}`);
-      const args = [...DIAGNOSTIC_FLAGS, ...compileArgs(settings, includeDir, join(tmp, name), source)];
+      const args = compileArgs(settings, includeDir, join(tmp, name), source, DIAGNOSTIC_FLAGS);
       const r = await execa('gcc', args, { reject: false, all: true });
       const warnings = countWarnings(r.stderr);
       if (r.exitCode !== 0 || warnings) {

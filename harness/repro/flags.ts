@@ -21,9 +21,9 @@ export interface CompileSettings {
   libs: readonly string[];
 }
 
-/** gcc's argv around `-o OUT SOURCE`: flags before, libraries after. */
-export function compileArgs(s: CompileSettings, include: string, out: string, source: string): string[] {
-  return [...(s.catalog ? CATALOG_CFLAGS : OWN_CFLAGS), ...s.cflags, '-I', include, '-o', out, source, ...s.libs];
+/** gcc's argv around `-o OUT SOURCE`: flags before (`extra`: how diagnostics look), libraries after. */
+export function compileArgs(s: CompileSettings, include: string, out: string, source: string, extra: readonly string[] = []): string[] {
+  return [...(s.catalog ? CATALOG_CFLAGS : OWN_CFLAGS), ...extra, ...s.cflags, '-I', include, '-o', out, source, ...s.libs];
 }
 
 /** Static libraries reproducers link most, by `-l` name -> the Debian package with the `.a`. */
