@@ -5,7 +5,7 @@ import { rng } from '../harness/ab/stats.ts';
 import type { AbSettings } from '../harness/ab/types.ts';
 import { readFileSync } from 'node:fs';
 import { measurementConditions, type NightValue, type SeriesKey } from '../harness/history/db/queries.ts';
-import { alertText, findingAlerts, metricAlert } from '../harness/nightly/alerts.ts';
+import { alertText, findingAlerts, lastGoodNight, metricAlert } from '../harness/nightly/alerts.ts';
 
 const key: SeriesKey = { kernel: 'mainline-dax', scenario: 'truncate-latency', variant: { fs: 'ext4', dax: 'always' }, metric: 'truncate.p50' };
 const AB: AbSettings = { threshold: 0.05, alpha: 0.05, confidence: 0.95, resamples: 2000, seed: 1 };
@@ -46,6 +46,21 @@ test('a 10% step three nights ago is found by the change-point detector, from it
   t.true(a?.by.includes('change-point'), JSON.stringify(a?.by));
   t.is(a?.since.runId, 'night-16');
   t.is(a?.baseline.runId, 'night-15');
+});
+
+test('a regression that stays is compared with the last good night: still regressed, since its first night; fixed, no alert', (t) => {
+  // Three nights: the step on night 2 is alerted then; night 3 against night 1 (the last good).
+  const three = history([100, 120, 120], 3);
+  const a = metricAlert(key, three, 'lower', AB);
+  t.deepEqual(a?.by, ['last-good']);
+  t.is(a?.since.runId, 'night-02');
+  t.is(a?.baseline.runId, 'night-01');
+  t.regex(alertText(a as NonNullable<typeof a>), /since the night of 2026-11-02 \(night-02, still regressed tonight; seen by last-good, p=0\.029, tonight\/the last good night night-01 in \[/);
+  // Against last night alone, night 3 would be no change.
+  t.is(metricAlert(key, three.slice(1), 'lower', AB), undefined);
+  // The fix lands: back at the good level, nothing to alert.
+  t.is(metricAlert(key, history([100, 100, 120, 120, 100], 3), 'lower', AB), undefined);
+  t.deepEqual(lastGoodNight(history([100, 100, 120, 120, 100, 100], 3), 'lower', AB).good.runId, 'night-05');
 });
 
 test('noise, and one bad night that reverts, raise nothing on most seeds', (t) => {
