@@ -97,6 +97,10 @@ test('renderer: the change point on the night the new level starts, identity cha
   // A long release is capped in the tooltips.
   const long = renderHistoryHtml([series(key('x'), nightsOf(flat.values, (i) => kernel(i >= 2 ? 'r'.repeat(5000) : 'r')))], { maxCell: 100 });
   t.false(long.includes('r'.repeat(101)), 'capped');
+  // Nights minutes apart on one date are labelled by their time, not the same date five times.
+  const sameDay = nightsOf([1, 2, 3], () => kernel('6.12.117')).map((n, i) => ({ ...n, startedAt: `2026-12-02T04:${String(10 + i).padStart(2, '0')}:00Z` }));
+  const labels = [...renderHistoryHtml([series(key('y'), sameDay)]).matchAll(/<text x="[^"]*" y="[^"]*" text-anchor="[^"]*">([^<]*)<\/text>/g)].map((m) => m[1]);
+  t.true(['12-02 04:10', '12-02 04:11', '12-02 04:12'].every((l) => labels.includes(l)), labels.join('|'));
 });
 
 test('renderer in chromium: every plot drawn, markers and tooltips there, no script ran', async (t) => {
@@ -194,7 +198,10 @@ test('judgeNight writes history.html beside the night from the same database; re
 
   const html = readFileSync(page, 'utf8');
   t.is(html.match(/<figure class="histfig alerted"/g)?.length, 2, 'both alerted series flagged');
-  t.true(html.indexOf('histfig alerted') < html.indexOf('<figure class="histfig"'), 'alerted first');
+  // Every other series is flat over the nights (the step is in the samples only): listed, not plotted.
+  t.true(html.indexOf('histfig alerted') < html.indexOf('<h2 id="constant">'), 'alerted first');
+  t.is(html.match(/<figure class="histfig"/g), null);
+  t.is(html.match(/<li id="series-[^"]*"><code>tl-quick:/g)?.length, 6, 'is_dax, truncate_total and the hostile one, of both variants');
   t.true(html.includes('<a id="report-link" href="report.html">'));
   await writeRunReport(tonightDir, tonight);
   const report = await openFile(t, join(tonightDir, 'report.html'));
@@ -203,12 +210,12 @@ test('judgeNight writes history.html beside the night from the same database; re
   t.deepEqual(report.errors, []);
 
   const { page: p, errors } = await openFile(t, page);
-  // 2 variants x (truncate.p50, truncate_total, is_dax, the hostile one): flat metrics have no change point.
+  // The two truncate.p50 series are plotted; the flat ones (truncate_total, is_dax, the hostile one) are listed.
   const cp = (v: string): { series: string; index: number } => ({ series: `debian:6.12/tl-quick/${v}-dax=always/truncate.p50`, index: STEP });
   const ids = (v: string, m: string): { series: string; index: number }[] => [4, STEP, NIGHTS - 1].map((index) => ({ series: `debian:6.12/tl-quick/${v}-dax=always/${m}`, index }));
-  const order = ['ext4', 'xfs'].map((v) => `debian:6.12/tl-quick/${v}-dax=always/truncate.p50`).concat(...[HOSTILE_METRIC, 'is_dax', 'truncate_total'].map((m) => ['ext4', 'xfs'].map((v) => `debian:6.12/tl-quick/${v}-dax=always/${m}`)));
+  const order = ['ext4', 'xfs'].map((v) => `debian:6.12/tl-quick/${v}-dax=always/truncate.p50`);
   await checkPage(t, p, errors, {
-    plots: 8,
+    plots: 2,
     cps: [cp('ext4'), cp('xfs')],
     idchanges: order.flatMap((s) => ids(s.split('/')[2]?.split('-')[0] ?? '', s.split('/').slice(3).join('/'))),
   });
@@ -228,7 +235,8 @@ test('judgeNight writes history.html beside the night from the same database; re
   t.is(ok.exitCode, 0, String(ok.all));
   t.regex(String(ok.stdout), /all\.html \(8 series, \d+ KiB\)$/);
   const cliHtml = readFileSync(file, 'utf8');
-  t.is(cliHtml.match(/<svg class="histplot"/g)?.length, 8);
+  t.is(cliHtml.match(/<svg class="histplot"/g)?.length, 2, 'the 2 series that move plotted; the 6 flat ones listed');
+  t.regex(cliHtml, /8 series \(6 constant\)/);
   t.false(cliHtml.includes('histfig alerted'), 'no alerts outside a night');
   t.false(/<script/i.test(cliHtml));
   const one = await daxlab(['history', 'truncate.p50', '--kernel', 'debian:6.12', '--html', file, '--db', join(dir, 'history.sqlite')]);

@@ -92,7 +92,10 @@ function xAxis(nights: readonly NightValue[], x: (i: number) => number, max: num
   const shown = [...new Set(Array.from({ length: Math.min(n, 5) }, (_, j) => (n <= 5 ? j : Math.round((j * (n - 1)) / 4))))];
   // A date near either edge is anchored inward, not cut off by the frame.
   const anchor = (cx: number): string => (cx < FRAME.pad.left + 30 ? 'start' : cx > FRAME.w - 40 ? 'end' : 'middle');
-  const labels = shown.map((i) => `<text x="${f1(x(i))}" y="${y + 13}" text-anchor="${anchor(x(i))}">${plain(night(nights[i] as NightValue), max)}</text>`).join('');
+  // Nights on one date (runs minutes apart) are told apart by their time.
+  const dates = shown.map((i) => night(nights[i] as NightValue));
+  const label = new Set(dates).size < dates.length ? (n: NightValue): string => n.startedAt.slice(5, 16).replace('T', ' ') : night;
+  const labels = shown.map((i) => `<text x="${f1(x(i))}" y="${y + 13}" text-anchor="${anchor(x(i))}">${plain(label(nights[i] as NightValue), max)}</text>`).join('');
   return `<g class="xaxis" font-size="10.5" fill="#4a535c"><line x1="${FRAME.pad.left}" y1="${y}" x2="${FRAME.w - FRAME.pad.right}" y2="${y}" stroke="#8a939c"/>${labels}<text x="${(FRAME.pad.left + FRAME.w - FRAME.pad.right) / 2}" y="${FRAME.h - 4}" text-anchor="middle" fill="#8a939c">night (run start)</text></g>`;
 }
 
@@ -191,11 +194,28 @@ function alertList(alerts: readonly Alert[], shown: ReadonlySet<string>, max: nu
 
 const LEGEND = `<p class="legend dim"><span><b class="lg-night">●</b> the night's value (median of its boots), faint: each boot</span> <span><b class="lg-cp">┆</b> change point: first night of the new level, its size and permutation p</span> <span><b class="lg-id">▲</b> the kernel name stood for another kernel (release, spec or patches) from this night</span></p>`;
 
-/** The whole page: alerted series first, then by metric, then kernel name. */
-export function renderHistoryHtml(series: readonly HistorySeries[], o: HistoryPageOptions = {}): string {
+/** Two or more nights, every boot the same value (is_dax, iterations): a line, not a plot. */
+export function isConstant(s: HistorySeries): boolean {
+  const v = s.nights[0]?.boots[0];
+  return s.nights.length > 1 && s.nights.every((n) => n.boots.every((b) => b === v));
+}
+
+function constantList(series: readonly HistorySeries[], max: number): string {
+  if (!series.length) return '';
+  const row = (s: HistorySeries): string => {
+    const n = s.nights[0] as NightValue;
+    return `<li id="series-${escapeHtml(encodeURIComponent(seriesId(s.key)))}"><code>${text(`${s.key.scenario}:${variantName(s.key.variant)}`, max)}</code> <b>${text(s.key.kernel, max)}</b> <code>${text(s.key.metric, max)}</code> = ${text(formatValue(n.value, n.unit), 40)} <span class="dim">on all ${s.nights.length} nights</span></li>`;
+  };
+  return `<h2 id="constant">Constant</h2><p class="dim">Series whose every boot on every night had the same value: not plotted.</p><ul class="constant">${series.map(row).join('')}</ul>`;
+}
+
+/** The whole page: alerted series first, then by metric, then kernel name; constant series listed last. */
+export function renderHistoryHtml(all: readonly HistorySeries[], o: HistoryPageOptions = {}): string {
   const max = o.maxCell ?? 300;
   const alerts = o.alerts ?? [];
   const alerted = new Map(alerts.filter((a): a is MetricAlert => a.kind === 'regression').map((a) => [seriesId(a.key), a]));
+  const constant = pageOrder(all.filter((s) => isConstant(s) && !alerted.has(seriesId(s.key))), alerted);
+  const series = all.filter((s) => !constant.includes(s));
   const ordered = pageOrder(series, alerted);
   const groups: string[] = [];
   let group = '';
@@ -219,8 +239,8 @@ export function renderHistoryHtml(series: readonly HistorySeries[], o: HistoryPa
     figs.push(figure(s, a, max));
   }
   flush();
-  const metrics = [...new Set(series.map((s) => s.key.metric))].sort();
-  const kernels = new Set(series.map((s) => s.key.kernel));
+  const metrics = [...new Set(all.map((s) => s.key.metric))].sort();
+  const kernels = new Set(all.map((s) => s.key.kernel));
   const what = o.runId ? `night ${text(o.runId, 80)}` : `${metrics.length} metric${metrics.length === 1 ? '' : 's'}`;
   // A metric whose every series alerted has no heading of its own: its link is the alerted one.
   const headed = [...new Set(ordered.filter((s) => !alerted.has(seriesId(s.key))).map((s) => s.key.metric))].sort();
@@ -228,13 +248,14 @@ export function renderHistoryHtml(series: readonly HistorySeries[], o: HistoryPa
     ...(o.reportHref ? [`<a id="report-link" href="${escapeHtml(o.reportHref)}">report</a>`] : []),
     ...(ordered.some((s) => alerted.has(seriesId(s.key))) ? ['<a href="#alerted">alerted tonight</a>'] : []),
     ...headed.map((m) => `<a href="#metric-${escapeHtml(encodeURIComponent(m))}">${text(m, max)}</a>`),
+    ...(constant.length ? ['<a href="#constant">constant</a>'] : []),
   ];
   const head = [
     `<h1>daxlab history <span class="dim">${what}</span></h1>`,
-    `<p class="dim">${series.length} series of ${metrics.length} metric${metrics.length === 1 ? '' : 's'} on ${kernels.size} kernel name${kernels.size === 1 ? '' : 's'}${o.source ? ` from ${text(o.source, max)}` : ''}; change points by E-Divisive over the nights' values</p>`,
+    `<p class="dim">${all.length} series${constant.length ? ` (${constant.length} constant)` : ''} of ${metrics.length} metric${metrics.length === 1 ? '' : 's'} on ${kernels.size} kernel name${kernels.size === 1 ? '' : 's'}${o.source ? ` from ${text(o.source, max)}` : ''}; change points by E-Divisive over the nights' values</p>`,
     nav.length ? `<p class="nav">${nav.join(' ')}</p>` : '',
     LEGEND,
   ];
-  const body = series.length ? groups.join('\n') : '<p>No series: the history database has no per-boot values for this.</p>';
+  const body = all.length ? `${groups.join('\n')}\n${constantList(constant, max)}` : '<p>No series: the history database has no per-boot values for this.</p>';
   return htmlPage(`daxlab history: ${what}`, `${CSS}${HISTORY_CSS}`, `${head.join('\n')}\n${alertList(alerts, new Set(series.map((s) => seriesId(s.key))), max)}\n${body}`);
 }
