@@ -9,9 +9,10 @@
 // syntax error, no esbuild, a read-only checkout) returns nothing and bin/daxlab.js runs the
 // sources through tsx as before, which reports the error its own way.
 //
-// Concurrent first starts: each build writes its files under temp names and renames them into
-// place; the bundle is named by its content hash and the manifest, written last, names it, so a
-// reader sees an old complete pair or a new complete pair.
+// Concurrent first starts: each build writes its files (the bundle, its import() chunks, their
+// source maps) into a temp directory and renames it into place, named by its content hash; the
+// manifest, written last (temp + rename), names it, so a reader sees an old complete build or a
+// new complete one.
 import { createHash } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
@@ -26,7 +27,7 @@ const LAZY = ['bullmq', 'ioredis', 'kysely', 'pg', 'better-sqlite3'];
 /** Not bundled, but they change what the bundle would be. */
 const EXTRA_INPUTS = ['node_modules/.package-lock.json', 'tsconfig.json', 'bin/cli-bundle.js'];
 /** Bump when the build options change in a way the inputs do not show. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** @typedef {[number, number, number]} Stamp mtimeMs, ctimeMs, size */
 /** @typedef {{ format: number, bundle: string, inputs: Record<string, Stamp> }} Manifest */
@@ -74,18 +75,19 @@ function writeAtomic(file, text) {
 }
 
 /**
- * Each harness file's `import.meta.url` becomes its own URL, relative to the bundle, so
+ * Each harness file's `import.meta.url` becomes its own URL, relative to the bundle's file, so
  * repoRoot and friends resolve as they do from the sources (and survive moving the checkout).
  * @returns {import('esbuild').Plugin}
  */
-function ownImportMetaUrl() {
+/** @param {string} outdir */
+function ownImportMetaUrl(outdir) {
   return {
     name: 'own-import-meta-url',
     setup(b) {
       b.onLoad({ filter: /\.ts$/ }, (args) => {
         if (!args.path.startsWith(join(ROOT, 'harness') + sep)) return undefined;
         const src = readFileSync(args.path, 'utf8');
-        const rel = relative(CACHE_DIR, args.path).split(sep).join('/');
+        const rel = relative(outdir, args.path).split(sep).join('/');
         return { contents: src.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'ts' };
       });
     },
@@ -94,7 +96,8 @@ function ownImportMetaUrl() {
 
 /**
  * Bundle harness/cli.ts into the cache and record its inputs; the bundle's path, or undefined
- * when it cannot be built here (the caller falls back to tsx).
+ * when it cannot be built here (the caller falls back to tsx). Modules the sources import with
+ * import() become chunks of their own, read only by the commands that need them.
  */
 export async function buildBundle() {
   try {
@@ -106,33 +109,38 @@ export async function buildBundle() {
   // Stamps taken before esbuild reads the files: an edit during the build shows next time.
   /** @type {Map<string, Stamp | undefined>} */
   const before = new Map([...walk('harness'), ...EXTRA_INPUTS].map((rel) => [rel, stamp(rel)]));
+  // Built for a directory at the final one's depth: source map and import.meta.url paths are relative.
+  const outdir = join(CACHE_DIR, 'b-building');
   let result;
   try {
     const esbuild = await import('esbuild');
     result = await esbuild.build({
-      entryPoints: [ENTRY],
+      entryPoints: { cli: ENTRY },
       absWorkingDir: ROOT,
       bundle: true,
+      splitting: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
       external: LAZY,
-      outfile: join(CACHE_DIR, 'cli.mjs'),
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunk-[hash]',
       write: false,
       metafile: true,
-      sourcemap: 'external',
+      sourcemap: 'linked',
       sourcesContent: false,
+      // Less to read and parse at every start; names stay for stack traces.
+      minifyWhitespace: true,
+      minifySyntax: true,
       logLevel: 'silent',
-      plugins: [ownImportMetaUrl()],
+      plugins: [ownImportMetaUrl(outdir)],
       // Bundled CommonJS packages require() Node built-ins.
       banner: { js: "import { createRequire as __daxlabRequire } from 'node:module'; const require = __daxlabRequire(import.meta.url);" },
     });
   } catch {
     return undefined;
   }
-  const js = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
-  const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
-  if (!js || !map) return undefined;
   /** @type {Record<string, Stamp>} */
   const inputs = {};
   const files = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
@@ -140,17 +148,34 @@ export async function buildBundle() {
     // A file esbuild read that was not there before the build: never matches, rebuild next time.
     inputs[rel] = before.get(rel) ?? stamp(rel) ?? [0, 0, -1];
   }
-  const name = `cli-${createHash('sha256').update(js.contents).digest('hex').slice(0, 16)}.mjs`;
+  const hash = createHash('sha256');
+  for (const f of result.outputFiles) hash.update(relative(outdir, f.path)).update(f.contents);
+  const dir = `b-${hash.digest('hex').slice(0, 16)}`;
+  const bundle = `${dir}/cli.mjs`;
   try {
-    writeAtomic(join(CACHE_DIR, `${name}.map`), map.text);
-    writeAtomic(join(CACHE_DIR, name), `${js.text}//# sourceMappingURL=${name}.map\n`);
+    // The files under a temp directory, then one rename publishes them all.
+    if (!statSync(join(CACHE_DIR, dir), { throwIfNoEntry: false })) {
+      const tmp = join(CACHE_DIR, `${dir}.${process.pid}.${Date.now()}.tmp`);
+      for (const f of result.outputFiles) {
+        const file = join(tmp, relative(outdir, f.path));
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, f.contents);
+      }
+      try {
+        renameSync(tmp, join(CACHE_DIR, dir));
+      } catch (e) {
+        rmSync(tmp, { recursive: true, force: true });
+        // Another start published the same build first.
+        if (!statSync(join(CACHE_DIR, dir), { throwIfNoEntry: false })) throw e;
+      }
+    }
     const previous = readManifest()?.bundle;
-    writeAtomic(MANIFEST, JSON.stringify({ format: FORMAT, bundle: name, inputs }));
-    removeOldBundles([name, previous]);
+    writeAtomic(MANIFEST, JSON.stringify({ format: FORMAT, bundle, inputs }));
+    removeOldBundles([dir, previous?.split('/')[0]]);
   } catch {
     return undefined;
   }
-  return join(CACHE_DIR, name);
+  return join(CACHE_DIR, bundle);
 }
 
 /**
@@ -161,9 +186,9 @@ export async function buildBundle() {
 function removeOldBundles(keep) {
   const cutoff = Date.now() - 3600_000;
   for (const f of readdirSync(CACHE_DIR)) {
-    if (keep.some((k) => k !== undefined && (f === k || f === `${k}.map`))) continue;
-    const old = /\.tmp$/.test(f) ? (statSync(join(CACHE_DIR, f), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < cutoff : /^cli-[0-9a-f]+\.mjs(\.map)?$/.test(f);
-    if (old) rmSync(join(CACHE_DIR, f), { force: true });
+    if (keep.includes(f)) continue;
+    const old = /\.tmp$/.test(f) ? (statSync(join(CACHE_DIR, f), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < cutoff : /^b-[0-9a-f]+$|^cli-[0-9a-f]+\.mjs(\.map)?$/.test(f);
+    if (old) rmSync(join(CACHE_DIR, f), { recursive: true, force: true });
   }
 }
 

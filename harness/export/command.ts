@@ -10,9 +10,7 @@ import { findRunDir } from '../results/store.ts';
 import type { RunSummary } from '../results/types.ts';
 import { UserError } from '../util/errors.ts';
 import { displayPath } from '../util/paths.ts';
-import { renderJunit } from './junit.ts';
-import { buildKcidb, DEFAULT_ORIGIN, ORIGIN_RE } from './kcidb.ts';
-import { KCIDB_VERSION, kcidbSchemaError } from './kcidb-schema.ts';
+import { buildKcidb, DEFAULT_ORIGIN, KCIDB_VERSION, ORIGIN_RE } from './kcidb.ts';
 
 export interface ExportTargets {
   junit?: string | undefined;
@@ -88,12 +86,15 @@ export async function exportRun(summary: RunSummary, t: ExportTargets): Promise<
   await checkExportTargets(t);
   const files: { file: string; text: string; line: string }[] = [];
   if (t.junit) {
+    // xmlbuilder2 and ajv are loaded by the commands that write these files only: not at every start.
+    const { renderJunit } = await import('./junit.ts');
     const j = renderJunit(summary);
     files.push({ file: t.junit, text: j.xml, line: `junit: ${displayPath(t.junit)} (${j.tests} testcases: ${j.failures} failures, ${j.errors} errors, ${j.skipped} skipped)` });
   }
   if (t.kcidb) {
     const origin = t.origin ?? DEFAULT_ORIGIN;
     const report = buildKcidb(summary, { origin, patchHashes: await kernelPatchHashes(summary) });
+    const { kcidbSchemaError } = await import('./kcidb-schema.ts');
     const err = kcidbSchemaError(report);
     // daxlab made every field: a mismatch is a bug here, not the user's input.
     if (err) throw new Error(`KCIDB export of ${summary.runId} does not match its schema (harness/export/kcidb-schema.ts): ${err}`);

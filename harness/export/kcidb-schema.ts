@@ -10,8 +10,9 @@
 // The report says minor 0, the oldest v5 a receiver can be, which every v5 receiver accepts.
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { KCIDB_VERSION } from './kcidb.ts';
 
-export const KCIDB_VERSION = { major: 5, minor: 0 } as const;
+export { KCIDB_VERSION };
 
 const ORIGIN = '[a-z0-9_]+';
 const noNul = { type: 'string', pattern: '^[^\\u0000]*$' } as const;
