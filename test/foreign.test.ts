@@ -4,7 +4,7 @@
 // (a missing `libs:` library and bad YAML are in bad-input.test.ts). Expected results:
 // test/data/foreign/README.md.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunSummary } from '../harness/results/types.ts';
@@ -14,8 +14,11 @@ const F = 'test/data/foreign';
 
 test('a C file gcc warns about compiles: the warning is shown, the run goes on to the kernel', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'daxlab-warn-'));
+  // A copy that no earlier run compiled: a cache hit only names the warning count.
+  const src = join(base, 'warnings.c');
+  writeFileSync(src, `${readFileSync(`${F}/warnings.c`, 'utf8')}// ${base}\n`);
   // A kernel that does not exist stops the run right after the compile, before any boot.
-  const r = await daxlab(['run', `${F}/warnings.c`, '--kernel', join(base, 'no-bzImage'), '--out', join(base, 'out')]);
+  const r = await daxlab(['run', src, '--kernel', join(base, 'no-bzImage'), '--out', join(base, 'out')]);
   const err = String(r.stderr);
   t.is(r.exitCode, 2, String(r.all));
   t.regex(err, /warnings\.c: no scenario file; running it with these defaults/);
