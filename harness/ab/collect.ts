@@ -2,6 +2,7 @@
 // The boot is the unit: each metric's value per boot is the median over that boot's measured
 // repetitions (the warm-up repetition is dropped), and a sample metric's value per repetition is
 // the median of its samples. So a noisy boot moves one value, never the whole comparison.
+import { monitorOfMetric } from '../monitor/spec.ts';
 import { quantile } from '../stats/summary.ts';
 import type { RunSummary, StepResult } from '../results/types.ts';
 import { variantName } from '../plan/plan.ts';
@@ -112,9 +113,18 @@ export function compareSlots(o: CompareInput): AbComparison {
  * eight chances at a false regression. Metrics without a direction keep their own p.
  */
 export function judgeFamily(metrics: AbMetric[], s: AbSettings): void {
-  const directed = metrics.filter((m) => m.better !== 'none');
-  const adj = holm(directed.map((m) => m.p));
-  directed.forEach((m, i) => (m.pAdjusted = adj[i] ?? 1));
+  // Each monitor's metrics (harness/monitor/) are a family of their own: asking lock_stat for ten
+  // classes must not dilute the reproducer's verdicts, nor the reproducer's lock_stat's.
+  const families = new Map<string, AbMetric[]>();
+  for (const m of metrics) {
+    if (m.better === 'none') continue;
+    const f = monitorOfMetric(m.metric) ?? '';
+    families.set(f, [...(families.get(f) ?? []), m]);
+  }
+  for (const directed of families.values()) {
+    const adj = holm(directed.map((m) => m.p));
+    directed.forEach((m, i) => (m.pAdjusted = adj[i] ?? 1));
+  }
   for (const m of metrics) {
     if (m.better === 'none') m.pAdjusted = m.p;
     const values = m.boots.map((b) => b.value);

@@ -1,6 +1,7 @@
 // `daxlab ab`: flags in, the A/B runner, then the LKP-shaped table (or ab.json with --json),
 // report.html and the exit status: 0 no regression, 1 regression or new finding, 2 bad input.
 import type { Command } from 'commander';
+import { parseMonitorFlag } from '../monitor/spec.ts';
 import { writeRunReport } from '../report/command.ts';
 import { checkOutDir } from '../results/store.ts';
 import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from '../run/guest-flags.ts';
@@ -24,6 +25,7 @@ interface AbFlags extends GuestFlags {
   budget?: string;
   bisect: boolean;
   out?: string;
+  monitor?: string[];
   json?: boolean;
 }
 
@@ -53,7 +55,8 @@ export function registerAbCommand(program: Command, cancel: RunCancel): void {
     .option('--budget <duration>', 'keep adding ABBA blocks while a metric is inconclusive, up to this wall time per comparison (e.g. 10m)')
     .option('--no-bisect', 'do not bisect a regressing --series')
     .option('-o, --out <dir>', 'results directory (default results/<run-id>)')
-    .option('--json', 'print ab.json on stdout instead of the table');
+    .option('--json', 'print ab.json on stdout instead of the table')
+    .option('--monitor <list>', 'kernel-side monitors sampled around every run (vmstat, funclatency, dax_events, lock_stat; NAME=ARG+ARG), compared like the reproducer\'s metrics', (v: string, acc: string[] = []) => [...acc, v]);
   addGuestOptions(cmd).action(async (scenarios: string[], f: AbFlags) => {
     const sides = [f.patched, f.series, f.aa].filter((x) => x !== undefined).length;
     if (sides !== 1) throw new UserError('ab needs exactly one of --patched SPEC, --series PATH, --aa SPEC');
@@ -74,6 +77,7 @@ export function registerAbCommand(program: Command, cancel: RunCancel): void {
       series: f.series,
       aa: Boolean(f.aa),
       scenarioArgs: scenarios,
+      monitors: f.monitor?.length ? parseMonitorFlag(f.monitor) : undefined,
       bootsPerSide: intFlag('--boots', f.boots, 1000, 2),
       repetitions: f.repetitions === undefined ? undefined : intFlag('--repetitions', f.repetitions, 10000),
       settings: { threshold: parseThreshold(f.threshold), alpha, confidence: 0.95, resamples: 10000, seed },

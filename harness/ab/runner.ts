@@ -21,6 +21,7 @@ import type { Kernel } from '../kernel/types.ts';
 import { ICOUNT_SHIFT, type Accel, type TcgThread } from '../qemu/args.ts';
 import type { RunSummary } from '../results/types.ts';
 import { startRecording } from '../run/runner.ts';
+import { mergeMonitors, type MonitorRequest } from '../monitor/spec.ts';
 import { resolveScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { UserError } from '../util/errors.ts';
@@ -60,6 +61,8 @@ export interface AbOptions {
   progress: ProgressFn;
   signal?: AbortSignal | undefined;
   onRecording?: (() => void) | undefined;
+  /** Kernel-side monitors on top of the scenarios' own (--monitor): their metrics get verdicts of their own. */
+  monitors?: MonitorRequest | undefined;
 }
 
 export interface AbResult {
@@ -113,7 +116,7 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
   const signal = o.signal ?? new AbortController().signal;
   if (!o.patched && !o.series && !o.aa) throw new UserError('ab needs --patched SPEC, --series PATH, or --aa');
   // Bad input first, cheapest first: scenarios, specs, the series; then compile; then kernels.
-  const scenarios = await resolveScenarios(o.scenarioArgs.length ? o.scenarioArgs : AB_DEFAULT_SCENARIOS);
+  const scenarios = (await resolveScenarios(o.scenarioArgs.length ? o.scenarioArgs : AB_DEFAULT_SCENARIOS)).map((s) => ({ ...s, monitors: mergeMonitors(s.monitors, o.monitors) }));
   for (const s of scenarios) if (s.ownBoot) throw new UserError(`${s.file}: scenario ${s.id} tears the guest's devices down (own_boot) and cannot share a boot with repetitions; it cannot be A/B-timed`);
   const names = o.aa ? [{ name: 'A', spec: o.base }, { name: 'A2', spec: o.base }] : nameKernelSpecs([`base=${o.base}`, `patched=${o.patched ?? `${o.base}+series`}`]);
   parseKernelSpec(o.base);

@@ -10,6 +10,10 @@ export type AgentEvent =
   | { step: number; event: 'begin'; kind: string; timeoutS: number }
   | { step: number; event: 'skip'; reason: string }
   | { step: number; event: 'out' | 'err'; text: string }
+  /** A monitor's sample line (harness/monitor/), taken at the step's begin or end. */
+  | { step: number; event: 'mon'; name: string; phase: string; text: string }
+  /** A monitor (or one function or event of one) the kernel cannot provide. */
+  | { step: number; event: 'monskip'; name: string; reason: string }
   | { step: number; event: 'end'; status: 'done' | 'timeout' | 'hung'; exitCode: number | null; ms: number };
 
 const PREFIX = '@@DX ';
@@ -41,6 +45,10 @@ export function parseAgentLine(raw: string): AgentEvent | undefined {
     case 'out':
     case 'err':
       return { step, event: m[2], text: rest };
+    case 'mon':
+      return { step, event: 'mon', name: words[0] ?? '', phase: words[1] ?? '', text: words.slice(2).join(' ') };
+    case 'monskip':
+      return { step, event: 'monskip', name: words[0] ?? '', reason: words.slice(1).join(' ') };
     case 'end': {
       const status = words[0];
       if (status !== 'done' && status !== 'timeout' && status !== 'hung') return undefined;

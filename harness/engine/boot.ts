@@ -12,6 +12,7 @@ import type { EventOf } from '../results/events.ts';
 import type { StepResult } from '../results/types.ts';
 import { lastWords, stepVerdict } from '../results/verdict.ts';
 import { decodeReports } from '../console/symbolizer.ts';
+import { StepMonitors } from '../monitor/collect.ts';
 import { BootConsole, type BootArtifact } from './boot-console.ts';
 import type { RunRecorder } from './recorder.ts';
 import type { GuestSettings, PreparedKernel, ProgressFn } from './types.ts';
@@ -60,6 +61,7 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const log = (text: string): void => a.progress({ kind: 'line', text });
   const stepByN = new Map(plan.steps.map((s) => [s.n, s]));
   const lines = new Map<number, StepLines>();
+  const monitors = new Map<number, StepMonitors>();
   const neededBins = new Set(plan.steps.flatMap((s) => (s.item ? [s.item.scenario] : [])));
   const groups: ModuleGroup[] = ['pmem', ...new Set(plan.steps.flatMap((s) => (s.item ? [s.item.variant.fs] : [])))];
   if (plan.scratchBytes > 0) groups.push('scratch');
@@ -111,6 +113,7 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
     if (!step) return;
     if (ev.event === 'begin') {
       lines.set(ev.step, { out: [], err: [] });
+      if (step.item?.monitors) monitors.set(ev.step, new StepMonitors(step.item.monitors));
       if (step.item) {
         rec.emit({ type: 'step-began', boot, key: step.item.key, n: step.n });
         a.progress({ kind: 'began', boot, key: step.item.key });
@@ -134,6 +137,10 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
       }
       const arr = ev.event === 'out' ? l.out : l.err;
       if (arr.length < MAX_LINES_PER_STEP) arr.push(ev.text);
+    } else if (ev.event === 'mon') {
+      monitors.get(ev.step)?.sample(ev.name, ev.phase, ev.text);
+    } else if (ev.event === 'monskip') {
+      monitors.get(ev.step)?.skip(ev.name, ev.reason);
     } else if (ev.event === 'skip') {
       if (step.kind !== 'repro' || !step.item) {
         setupEnded(step, 'skipped', null, 0, [ev.reason]);
@@ -154,11 +161,28 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
         return;
       }
       if (tainted(step.n)) return; // stays pending
+      // Monitor metrics are ordinary metrics of the step, recorded before its end like the reproducer's.
+      const mon = monitors.get(ev.step)?.finish();
+      monitors.delete(ev.step);
+      for (const m of mon?.metrics ?? []) rec.emit({ type: 'metric', boot, key: step.item.key, name: m.name, value: m.value, unit: m.unit });
       const out = parseReproOutput(l.out);
       const v = stepVerdict({ status: ev.status, exitCode: ev.exitCode, timeoutS: step.timeoutS }, out, step.item, lastWords(l.err, out.text));
       const j = judge(ev.step, step.item.scenario, v);
       endStep(
-        { type: 'step-ended', boot, key: step.item.key, status: j.status, reason: j.reason, exitCode: ev.exitCode, durationMs: ev.ms, infos: out.infos, output: out.text, stderr: l.err.slice(0, 2000), findings: j.findings },
+        {
+          type: 'step-ended',
+          boot,
+          key: step.item.key,
+          status: j.status,
+          reason: j.reason,
+          exitCode: ev.exitCode,
+          durationMs: ev.ms,
+          infos: [...out.infos, ...(mon?.skipped ?? []).map((x) => `monitor ${x.monitor} skipped: ${x.reason}`)],
+          output: out.text,
+          stderr: l.err.slice(0, 2000),
+          findings: j.findings,
+          ...(mon?.skipped.length ? { skippedMonitors: mon.skipped } : {}),
+        },
         step.item,
         ev.ms,
       );

@@ -1,6 +1,7 @@
 // Planning: scenarios -> work items (one reproducer run each) -> boots. Pure, no I/O.
 // Work items have stable keys so an interrupted run can be resumed and, later, A/B runs can be
 // interleaved and compared item by item.
+import { agentWords, type MonitorRequest } from '../monitor/spec.ts';
 import type { DaxMode, Filesystem, Scenario, VerdictFrom } from '../scenario/schema.ts';
 
 export interface Variant {
@@ -30,6 +31,8 @@ export interface WorkItem {
   /** The scenario's expect_exit and verdict_from (results/verdict.ts). */
   expectExit?: number | undefined;
   verdictFrom?: VerdictFrom | undefined;
+  /** Kernel-side monitors the agent samples around this run (harness/monitor/). */
+  monitors?: MonitorRequest | undefined;
 }
 
 /** Whether two items may run in one boot: same A/B slot and same boot group. */
@@ -63,6 +66,7 @@ export function workItems(kernel: string, scenarios: Scenario[], binaries: Map<s
             ...(s.bootPerVariant ? { bootGroup: `${kernel}/${s.id}:${fs}:${dax}` } : {}),
             ...(s.expectExit !== undefined ? { expectExit: s.expectExit } : {}),
             ...(s.verdictFrom !== undefined ? { verdictFrom: s.verdictFrom } : {}),
+            ...(s.monitors ? { monitors: s.monitors } : {}),
           });
         }
       }
@@ -219,6 +223,7 @@ export function agentScript(plan: BootPlan): string {
     // without the SysRq task dumps a timeout otherwise gets.
     const kind = s.kind === 'repro' && s.item?.verdictFrom === 'console' ? 'soak' : s.kind;
     lines.push(`name ${shQuote(s.item?.key ?? s.label)}`);
+    if (s.item?.monitors) lines.push(`monitors ${agentWords(s.item.monitors).map(shQuote).join(' ')}`);
     lines.push(`run_step ${s.n} ${kind} ${Math.ceil(s.timeoutS)} ${argv.map(shQuote).join(' ')}`);
   }
   return lines.join('\n') + '\n';

@@ -41,6 +41,7 @@ const OverridesSchema = z.object({
   pmemBytes: num.optional(),
   args: z.array(str).optional(),
   bootPerVariant: z.boolean().optional(),
+  monitors: z.record(z.string(), z.array(str)).optional(),
 });
 
 export const RunEventSchema = z.discriminatedUnion('type', [
@@ -81,6 +82,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     output: z.array(str),
     stderr: z.array(str),
     findings: z.array(stepFinding),
+    /** Monitors the step asked for that the kernel could not give (harness/monitor/), each said once. */
+    skippedMonitors: z.array(z.object({ monitor: str, reason: str })).optional(),
   }),
   /** A late console report (or a crash) changed a step's verdict after its step-ended. */
   z.object({ ...base, type: z.literal('verdict-revised'), boot: num, key: str, status, reason: str, findings: z.array(stepFinding), cause: str }),

@@ -31,6 +31,8 @@ export interface StepResult {
   stderr: string[];
   /** Console findings attributed to this step (titles are stable across runs; text is in summary.findings). */
   findings: StepFinding[];
+  /** Monitors asked for that the kernel could not give (harness/monitor/); their metrics are absent. */
+  skippedMonitors?: { monitor: string; reason: string }[];
   finishedAt: string;
   /** Verdict changes after the step ended (a console report that finished printing later). */
   revisions?: { status: StepStatus; reason: string; cause: string }[];

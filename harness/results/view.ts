@@ -190,6 +190,7 @@ export class RunView {
       output: e.output,
       stderr: e.stderr,
       findings: e.findings,
+      ...(e.skippedMonitors?.length ? { skippedMonitors: e.skippedMonitors } : {}),
       finishedAt: e.at,
     };
     s.steps = s.steps.filter((x) => x.key !== e.key);

@@ -42,6 +42,7 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
     .option('--timeout <duration>', 'step timeout instead of the scenarios\' own (seconds, or e.g. 90s, 2m)')
     .option('--pmem <size>', 'NVDIMM size instead of the scenarios\' own (e.g. 2G)')
     .option('--boot-per-variant', 'each filesystem/DAX variant in a boot of its own (for once-per-boot reports: lockdep, WARN_ON_ONCE)')
+    .option('--monitor <list>', 'kernel-side monitors sampled around every run, on top of the scenarios\' own: vmstat, funclatency, dax_events, lock_stat; NAME=ARG+ARG picks counters, functions, events or top=N (comma-separated or repeated)', collect)
     .usage('[options] [scenario...] [-- reproducer args]');
   addGuestOptions(cmd).action(async (operands: string[], f: RunFlags) => {
       const guest = guestSettings(f);
@@ -50,7 +51,7 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
       const reproArgs = dd >= 0 ? process.argv.slice(dd + 1) : [];
       const scenarios = operands.slice(0, operands.length - reproArgs.length);
       const overrides = parseOverrides(f, reproArgs);
-      if (f.resume && hasOverrides(overrides)) throw new UserError('--resume runs the rest of the interrupted run as it started; give no --fs/--dax/--repetitions/--timeout/--pmem/--boot-per-variant or reproducer arguments');
+      if (f.resume && hasOverrides(overrides)) throw new UserError('--resume runs the rest of the interrupted run as it started; give no --fs/--dax/--repetitions/--timeout/--pmem/--boot-per-variant/--monitor or reproducer arguments');
       if (f.resume && scenarios.length) throw new UserError('--resume takes the scenarios of the interrupted run; give no scenario arguments');
       if (f.resume && f.kernel) throw new UserError('--resume takes the kernels of the interrupted run; give no --kernel');
       const jobs = f.jobs === undefined ? 'auto' : intFlag('--jobs', f.jobs, 64);

@@ -57,6 +57,7 @@ export function parseScenarioText(text: string, file: string): Scenario {
     metrics: Object.fromEntries(Object.entries(f.metrics).map(([k, v]) => [k, typeof v === 'string' ? v : v.description])),
     metricBetter: Object.fromEntries(Object.entries(f.metrics).flatMap(([k, v]) => (typeof v === 'string' ? [] : [[k, v.better]]))),
     allowFindings: f.allow_findings,
+    ...(f.monitors ? { monitors: f.monitors } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // One-off changes to scenarios from the command line (`daxlab run --fs xfs --dax never
 // --repetitions 5 --timeout 30s --pmem 2G --boot-per-variant -- ARGS`), without editing YAML. They replace
 // the scenario's own values and are recorded in the run so a resume and a reader see them. Pure.
+import { agentWords, mergeMonitors, parseMonitorFlag, type MonitorRequest } from '../monitor/spec.ts';
 import { UserError } from '../util/errors.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { DAX_MODES, FILESYSTEMS, PMEM_MAX, PMEM_MIN, pmemAligned, pmemInRange, pmemTooSmall, type DaxMode, type Filesystem, type Scenario } from './schema.ts';
@@ -15,6 +16,8 @@ export interface ScenarioOverrides {
   /** The reproducer's arguments (after `--`); only with one scenario. */
   args?: string[] | undefined;
   bootPerVariant?: boolean | undefined;
+  /** Kernel-side monitors on top of the scenarios' own (--monitor). */
+  monitors?: MonitorRequest | undefined;
 }
 
 /** `ext4,xfs` (or repeated flags) -> the values, each checked against `known`. */
@@ -35,6 +38,7 @@ export interface OverrideFlags {
   timeout?: string | undefined;
   pmem?: string | undefined;
   bootPerVariant?: boolean | undefined;
+  monitor?: string[] | undefined;
 }
 
 /** Flags as typed -> overrides; bad values are bad input naming the flag and echoing the value. */
@@ -59,6 +63,7 @@ export function parseOverrides(f: OverrideFlags, reproArgs: readonly string[] | 
   }
   if (reproArgs?.length) o.args = [...reproArgs];
   if (f.bootPerVariant) o.bootPerVariant = true;
+  if (f.monitor?.length) o.monitors = parseMonitorFlag(f.monitor);
   return o;
 }
 
@@ -77,6 +82,7 @@ export function applyOverrides(scenarios: readonly Scenario[], o: ScenarioOverri
     ...(o.args ? { args: o.args } : {}),
     ...(o.pmemBytes !== undefined ? { pmemBytes: o.pmemBytes } : {}),
     ...(o.bootPerVariant ? { bootPerVariant: true } : {}),
+    ...(o.monitors ? { monitors: mergeMonitors(s.monitors, o.monitors) } : {}),
   }));
   for (const s of out) {
     const small = pmemTooSmall(s.pmemBytes, s.filesystems);
@@ -95,5 +101,6 @@ export function describeOverrides(o: ScenarioOverrides): string {
     o.pmemBytes !== undefined && `pmem=${formatSize(o.pmemBytes)}`,
     o.args && `args=[${o.args.join(' ')}]`,
     o.bootPerVariant && 'boot=per-variant',
+    o.monitors && `monitors=${agentWords(o.monitors).join(' ')}`,
   ].filter((x): x is string => typeof x === 'string').join(' ');
 }

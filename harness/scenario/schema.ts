@@ -2,6 +2,7 @@
 // falls back to a default.
 import { z } from 'zod';
 import type { SourceLocation } from '../util/errors.ts';
+import { monitorsField, type MonitorRequest } from '../monitor/spec.ts';
 import { closest } from '../util/suggest.ts';
 import { parseDuration, parseSize } from './units.ts';
 
@@ -113,6 +114,8 @@ export const scenarioSchema = z
     metrics: z.record(z.string(), z.union([z.string(), z.object({ description: z.string(), better: z.enum(BETTER) }).strict()])).default({}),
     /** Console finding kinds or titles that do not fail this scenario (e.g. an expected WARN). */
     allow_findings: z.array(z.string()).default([]),
+    /** Kernel-side monitors sampled around each run (harness/monitor/spec.ts): names, or name -> words. */
+    monitors: monitorsField.optional(),
   })
   .strict();
 
@@ -164,6 +167,8 @@ export interface Scenario {
   /** Declared direction per metric (A/B verdicts); metrics not named here are inferred from their unit. */
   metricBetter: Record<string, (typeof BETTER)[number]>;
   allowFindings: string[];
+  /** Kernel-side monitors each run of the scenario samples (scenario field, then --monitor). */
+  monitors?: MonitorRequest | undefined;
 }
 
 /** Limits of the emulated NVDIMM: below 16 MiB fsdax has no room, and the file is a host file. */

@@ -114,17 +114,156 @@ kill_session() {
   return 0
 }
 
+# --- monitors: begin (test/monitor-agent.test.ts runs this part under busybox sh on captured text)
+# Kernel-side monitors of a step (harness/monitor/): `monitors WORDS` in plan.sh asks for them for
+# the next run_step, as NAME=ARG,ARG words. Each is sampled around the reproducer and reported as
+# "@@DX ID mon NAME PHASE TEXT" lines (short, bounded: the host turns them into metrics) or once
+# as "@@DX ID monskip NAME REASON" when the kernel cannot provide it. Nothing here may fail the
+# step or block: every tracefs or /proc write that fails is a skipped monitor.
+TR=${DAXLAB_TRACEFS:-/sys/kernel/tracing}
+PROCD=${DAXLAB_PROC:-/proc}
+MON=
+MON_ON=
+monitors() { MON="$*"; }
+mon_skip() { emit "$1 monskip $2 $3"; }
+# mon_tracefs: tracefs mounted, or 1. The agent mounts it only for a step that asks.
+mon_tracefs() {
+  [ -e $TR/current_tracer ] || [ -e $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null
+  [ -e $TR/events ]
+}
+# vmstat ID PHASE COUNTERS: the chosen counters' lines of /proc/vmstat, as they are.
+mon_vmstat() {
+  awk -v p="@@DX $1 mon vmstat $2 " -v want=",$3," 'index(want, "," $1 ",") && NF == 2 { print p $1 " " $2 }' $PROCD/vmstat >&3 2>/dev/null
+}
+# Function latency with function_graph limited to the named functions (set_ftrace_filter): every
+# completed call prints one line with its duration, "NAME();" or "} /* NAME */" (funcgraph-tail).
+# awk folds them into a histogram per function, each octave [2^e, 2^(e+1)) us cut in 32 equal
+# buckets (1.6-3.1% wide; bucket 32e+j; busybox awk has no log()), with the exact count, sum,
+# min and max: the output stays small whatever the number of calls.
+FUNC_AWK='
+function emitf(f) { printf "%sf %s %d %.3f %.3f %.3f\n", p, f, n[f], sum[f], mn[f], mx[f] }
+/ us +\|/ {
+  d = $0; sub(/ us +\|.*/, "", d); sub(/.*[ )!#*@$+]/, "", d); d += 0
+  rest = $0; sub(/^[^|]*\|/, "", rest)
+  if (match(rest, /\} \/\* [^ ]+/)) f = substr(rest, RSTART + 5, RLENGTH - 5)
+  else if (match(rest, /[A-Za-z_][A-Za-z0-9_.]*( \[[^]]*\])?\(\);/)) { f = substr(rest, RSTART, RLENGTH - 3); sub(/ \[.*/, "", f) }
+  else next
+  if (!(f in n)) { n[f] = 0; sum[f] = 0; mn[f] = d; mx[f] = d; order[++nf] = f }
+  n[f]++; sum[f] += d; if (d < mn[f]) mn[f] = d; if (d > mx[f]) mx[f] = d
+  if (d > 0) {
+    r = d; e = 0; while (r >= 2) { r /= 2; e++ } while (r < 1) { r *= 2; e-- }
+    b = e * 32 + int((r - 1) * 32); h[f, b]++
+    if (!((f, b) in seen)) { seen[f, b] = 1; bl[f] = bl[f] " " b }
+  }
+}
+END {
+  for (i = 1; i <= nf; i++) {
+    f = order[i]; emitf(f); line = ""; k = split(bl[f], bs, " ")
+    for (j = 1; j <= k; j++) { line = line " " bs[j] ":" h[f, bs[j]]; if (length(line) > 3000) { print p "b " f line; line = "" } }
+    if (line != "") print p "b " f line
+  }
+}'
+mon_func_start() {
+  mon_tracefs && [ -e $TR/set_ftrace_filter ] && grep -qw function_graph $TR/available_tracers 2>/dev/null || { mon_skip $1 funclatency "no function_graph tracer in tracefs (CONFIG_FUNCTION_GRAPH_TRACER)"; return 1; }
+  echo 0 > $TR/tracing_on; echo nop > $TR/current_tracer
+  : > $TR/set_ftrace_filter
+  n=0
+  for f in $(echo $2 | tr , ' '); do
+    if echo $f >> $TR/set_ftrace_filter 2>/dev/null; then n=$((n + 1)); else mon_skip $1 funclatency:$f "not a traceable function of this kernel (set_ftrace_filter refused it)"; fi
+  done
+  [ $n -gt 0 ] || return 1
+  echo 1 > $TR/options/funcgraph-tail 2>/dev/null
+  echo 4096 > $TR/buffer_size_kb 2>/dev/null
+  echo > $TR/trace
+  echo function_graph > $TR/current_tracer 2>/dev/null && echo 1 > $TR/tracing_on 2>/dev/null || { mon_skip $1 funclatency "tracefs refused function_graph"; echo nop > $TR/current_tracer; return 1; }
+}
+mon_func_end() {
+  echo 0 > $TR/tracing_on
+  awk -v p="@@DX $1 mon funclatency end " "$FUNC_AWK" $TR/trace >&3 2>/dev/null
+  lost=$(cat $TR/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { s += $2 } END { print s + 0 }')
+  [ "${lost:-0}" = 0 ] || emit "$1 mon funclatency end lost $lost"
+  echo nop > $TR/current_tracer; : > $TR/set_ftrace_filter
+}
+# fs_dax tracepoint counts: a histogram trigger per event counts its hits without writing the
+# ring buffer; the *_fault_done events are keyed by their VM_FAULT_* result, which tells a
+# PMD fault that fell back to PTEs from one that mapped. Attached at the start, so the end's
+# totals are the step's; removed after.
+dax_key() { case $1 in dax_pmd_fault_done|dax_pte_fault_done) echo result.hex ;; *) echo common_pid ;; esac; }
+mon_dax_start() {
+  mon_tracefs && [ -d $TR/events/fs_dax ] || { mon_skip $1 dax_events "no fs_dax events in tracefs (CONFIG_FTRACE with event tracing)"; return 1; }
+  n=0
+  for e in $(echo $2 | tr , ' '); do
+    if echo "hist:keys=$(dax_key $e)" > $TR/events/fs_dax/$e/trigger 2>/dev/null; then n=$((n + 1)); else mon_skip $1 dax_events:$e "no such event, or no histogram triggers (CONFIG_HIST_TRIGGERS)"; fi
+  done
+  [ $n -gt 0 ]
+}
+mon_dax_end() {
+  for e in $(echo $2 | tr , ' '); do
+    [ -e $TR/events/fs_dax/$e/trigger ] || continue
+    awk -v p="@@DX $1 mon dax_events end $e " '/^\{ result:/ || /^ *Hits:/ || /^ *Dropped:/ { print p $0 }' $TR/events/fs_dax/$e/hist >&3 2>/dev/null
+    echo "!hist:keys=$(dax_key $e)" > $TR/events/fs_dax/$e/trigger 2>/dev/null
+  done
+}
+# lock_stat: cleared and switched on for the step, off and read after it. Only contended
+# classes' lines are sent (the file lists them first, by contentions), at most 200, and a sum
+# over every class.
+mon_lock_start() {
+  [ -r $PROCD/lock_stat ] && [ -w $PROCD/sys/kernel/lock_stat ] || { mon_skip $1 lock_stat "no /proc/lock_stat (CONFIG_LOCK_STAT)"; return 1; }
+  echo 0 > $PROCD/lock_stat 2>/dev/null && echo 1 > $PROCD/sys/kernel/lock_stat 2>/dev/null || { mon_skip $1 lock_stat "/proc/lock_stat cannot be cleared or switched on"; return 1; }
+}
+mon_lock_end() {
+  echo 0 > $PROCD/sys/kernel/lock_stat
+  awk -v p="@@DX $1 mon lock_stat end " '
+    /^lock_stat version/ { print p $0; next }
+    /:/ && !/\[</ { t = $0; sub(/.*:/, "", t); k = split(t, v, " "); if (k != 12) next
+      classes++; acq += v[8]; con += v[2]; wt += v[5]
+      if (v[2] > 0 && sent < 200) { sent++; print p $0 } }
+    END { printf "%stotal %d %d %d %.2f\n", p, classes, acq, con, wt }' $PROCD/lock_stat >&3 2>/dev/null
+}
+# mon_start ID / mon_end ID: around the reproducer of step ID; tracing starts last, stops first.
+mon_start() {
+  MON_ON=
+  for w in $MON; do
+    m=${w%%=*}; a=${w#*=}
+    case $m in
+      vmstat) mon_vmstat $1 begin $a; MON_ON="$MON_ON $w" ;;
+      funclatency) mon_func_start $1 $a && MON_ON="$MON_ON $w" ;;
+      dax_events) mon_dax_start $1 $a && MON_ON="$MON_ON $w" ;;
+      lock_stat) mon_lock_start $1 && MON_ON="$MON_ON $w" ;;
+    esac
+  done
+}
+# Each monitor's end says `ok` last: "nothing happened" (no calls, no events) is a result.
+mon_end() {
+  for w in $MON_ON; do
+    m=${w%%=*}; a=${w#*=}
+    case $m in
+      lock_stat) mon_lock_end $1 ;;
+      dax_events) mon_dax_end $1 $a ;;
+      funclatency) mon_func_end $1 ;;
+      *) continue ;;
+    esac
+    emit "$1 mon $m end ok"
+  done
+  for w in $MON_ON; do case $w in vmstat=*) mon_vmstat $1 end ${w#*=}; emit "$1 mon vmstat end ok" ;; esac; done
+  MON= MON_ON=
+}
+# --- monitors: end
+
 # run_step ID KIND TIMEOUT_S CMD...: KIND is setup (a failure skips the rest of the group),
 # repro, soak (a reproducer whose timeout is its normal end: no task dumps) or cleanup.
 run_step() {
   id=$1; kind=$2; to=$3; shift 3
   if [ $STOP = 1 ] || { [ $GROUP_OK = 0 ] && [ "$kind" != cleanup ]; }; then
     if [ $STOP = 1 ]; then emit "$id skip after-hang"; else emit "$id skip setup-failed"; fi
+    MON=
     return 0
   fi
   bkind=$kind; [ "$kind" = soak ] && bkind=repro
   emit "$id begin $bkind $to"
   kmsg "step $id begin ($NAME)"
+  # Monitors start before the clock: their setup (function_graph's text patching) is not the step's.
+  [ -n "$MON" ] && mon_start $id
   t0=$(now_ms)
   rm -f /tmp/rc.$id /tmp/pid.$id /tmp/out.$id /tmp/err.$id /tmp/end.$id
   mkfifo /tmp/out.$id /tmp/err.$id /tmp/end.$id
@@ -169,6 +308,8 @@ run_step() {
     emit "$id err [daxlab: processes the step started were still running after it ended; killed]"
   fi
   ms=$(( $(now_ms) - t0 ))
+  # A hung step's task may hold what tracefs or lockdep would wait for: leave its monitors be.
+  if [ $status != hung ]; then [ -n "$MON" ] && mon_end $id; else MON= MON_ON=; fi
   rc=$(cat /tmp/rc.$id 2>/dev/null || echo -)
   # `end` goes after the step's last line: wait for the pumps to reach EOF. A process left behind
   # by the step (or the task stuck in the kernel) can hold a FIFO open forever; stop them then.
