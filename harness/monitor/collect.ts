@@ -5,7 +5,7 @@ import { funcLatencyMetrics } from './funclatency.ts';
 import { lockStatMetrics } from './lockstat.ts';
 import { LOCK_STAT_TOP, MONITORS, type MonitorName, type MonitorRequest } from './spec.ts';
 import type { MonitorMetric, SkippedMonitor } from './types.ts';
-import { vmstatMetrics } from './vmstat.ts';
+import { missingCounters, vmstatMetrics } from './vmstat.ts';
 
 /** Lines kept per monitor and phase: the agent bounds them already; this bounds a misbehaving guest. */
 const MAX_LINES = 2000;
@@ -46,7 +46,11 @@ export class StepMonitors {
         this.skip(m, 'no samples from the guest');
         continue;
       }
-      if (m === 'vmstat') metrics.push(...vmstatMetrics(this.of(m, 'begin'), this.of(m, 'end')));
+      if (m === 'vmstat') {
+        metrics.push(...vmstatMetrics(this.of(m, 'begin'), this.of(m, 'end')));
+        const missing = missingCounters(words, this.of(m, 'end'));
+        if (missing.length) this.skip(missing.length === words.length ? 'vmstat' : `vmstat:${missing.join(',')}`, `not in this kernel's /proc/vmstat (event counters need CONFIG_VM_EVENT_COUNTERS): ${missing.join(', ')}`);
+      }
       else if (m === 'funclatency') metrics.push(...funcLatencyMetrics(this.of(m, 'end'), words.filter((f) => !this.skipped.some((s) => s.monitor === `funclatency:${f}`))));
       else if (m === 'dax_events') metrics.push(...daxEventMetrics(this.of(m, 'end')));
       else metrics.push(...lockStatMetrics(this.of(m, 'end'), topOf(words)));

@@ -23,3 +23,9 @@ export function vmstatMetrics(begin: readonly string[], end: readonly string[]):
     return v0 === undefined ? [] : [{ name: `vmstat.${name}`, value: v - v0, unit: 'count' }];
   });
 }
+
+/** Asked-for counters this kernel's /proc/vmstat lacks (event counters need CONFIG_VM_EVENT_COUNTERS). */
+export function missingCounters(asked: readonly string[], end: readonly string[]): string[] {
+  const have = parseVmstat(end);
+  return asked.filter((c) => !have.has(c));
+}

@@ -167,11 +167,12 @@ mon_func_start() {
   mon_tracefs && [ -e $TR/set_ftrace_filter ] && grep -qw function_graph $TR/available_tracers 2>/dev/null || { mon_skip $1 funclatency "no function_graph tracer in tracefs (CONFIG_FUNCTION_GRAPH_TRACER)"; return 1; }
   echo 0 > $TR/tracing_on; echo nop > $TR/current_tracer
   : > $TR/set_ftrace_filter
-  n=0
+  n=0; bad=
   for f in $(echo $2 | tr , ' '); do
-    if echo $f >> $TR/set_ftrace_filter 2>/dev/null; then n=$((n + 1)); else mon_skip $1 funclatency:$f "not a traceable function of this kernel (set_ftrace_filter refused it)"; fi
+    if echo $f >> $TR/set_ftrace_filter 2>/dev/null; then n=$((n + 1)); else bad="$bad $f"; fi
   done
-  [ $n -gt 0 ] || return 1
+  [ $n -gt 0 ] || { mon_skip $1 funclatency "set_ftrace_filter refused every function:$bad"; return 1; }
+  for f in $bad; do mon_skip $1 funclatency:$f "not a traceable function of this kernel (set_ftrace_filter refused it)"; done
   echo 1 > $TR/options/funcgraph-tail 2>/dev/null
   echo 4096 > $TR/buffer_size_kb 2>/dev/null
   echo > $TR/trace
@@ -191,11 +192,12 @@ mon_func_end() {
 dax_key() { case $1 in dax_pmd_fault_done|dax_pte_fault_done) echo result.hex ;; *) echo common_pid ;; esac; }
 mon_dax_start() {
   mon_tracefs && [ -d $TR/events/fs_dax ] || { mon_skip $1 dax_events "no fs_dax events in tracefs (CONFIG_FTRACE with event tracing)"; return 1; }
-  n=0
+  n=0; bad=
   for e in $(echo $2 | tr , ' '); do
-    if echo "hist:keys=$(dax_key $e)" > $TR/events/fs_dax/$e/trigger 2>/dev/null; then n=$((n + 1)); else mon_skip $1 dax_events:$e "no such event, or no histogram triggers (CONFIG_HIST_TRIGGERS)"; fi
+    if echo "hist:keys=$(dax_key $e)" > $TR/events/fs_dax/$e/trigger 2>/dev/null; then n=$((n + 1)); else bad="$bad $e"; fi
   done
-  [ $n -gt 0 ]
+  [ $n -gt 0 ] || { mon_skip $1 dax_events "no histogram trigger could be set (CONFIG_HIST_TRIGGERS):$bad"; return 1; }
+  for e in $bad; do mon_skip $1 dax_events:$e "no such fs_dax event in this kernel"; done
 }
 mon_dax_end() {
   for e in $(echo $2 | tr , ' '); do
