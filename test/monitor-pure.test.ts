@@ -14,6 +14,7 @@ import { vmstatMetrics } from '../harness/monitor/vmstat.ts';
 import { agentScript, planBoot, workItems } from '../harness/plan/plan.ts';
 import type { RunSummary, StepResult } from '../harness/results/types.ts';
 import { parseScenarioText } from '../harness/scenario/load.ts';
+import { applyOverrides, describeOverrides, hasOverrides, parseOverrides } from '../harness/scenario/overrides.ts';
 import { UserError } from '../harness/util/errors.ts';
 
 const file = '/tmp/x/scenario.yaml';
@@ -145,3 +146,13 @@ test('A/B: a monitor\'s metrics are a Holm family of their own and do not dilute
   t.is(by.get('vmstat.pgfault')?.verdict, 'no change');
 });
 
+
+test('--monitor is a recorded override: merged into every scenario, described, refused by its schema when malformed', (t) => {
+  const o = parseOverrides({ monitor: ['funclatency=dax_iomap_fault', 'vmstat=pgfault'] }, undefined);
+  t.deepEqual(o.monitors, { funclatency: ['dax_iomap_fault'], vmstat: ['pgfault'] });
+  t.true(hasOverrides(o));
+  t.is(describeOverrides(o), 'monitors=vmstat=pgfault funclatency=dax_iomap_fault');
+  const s = parseScenarioText('reproducer: r.c\nmonitors:\n  lock_stat: [top=3]\n', file);
+  const [m] = applyOverrides([s], o);
+  t.deepEqual(m?.monitors, { lock_stat: ['top=3'], funclatency: ['dax_iomap_fault'], vmstat: ['pgfault'] });
+});
