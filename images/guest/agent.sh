@@ -234,6 +234,9 @@ mon_start() {
       lock_stat) mon_lock_start $1 && MON_ON="$MON_ON $w" ;;
     esac
   done
+  # Work the setup deferred (RCU callbacks, workqueue items after text patching) runs now, not
+  # inside the step's first timed operation.
+  [ -n "$MON_ON" ] && sleep 0.2
 }
 # Each monitor's end says `ok` last: "nothing happened" (no calls, no events) is a result.
 mon_end() {
