@@ -7,6 +7,10 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openHistoryDb } from '../harness/history/db/connect.ts';
+import { importRunDir } from '../harness/history/db/import.ts';
+import { seriesOfRun } from '../harness/history/db/queries.ts';
+import { parseDbTarget } from '../harness/history/db/target.ts';
 import type { RunSummary, StepResult } from '../harness/results/types.ts';
 import { daxlab, root } from './helpers.ts';
 
@@ -77,4 +81,16 @@ test('every monitor on debian:6.12 and the debug kernel: metrics where the kerne
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   t.true(html.includes('funclatency.dax_layout_busy_page_range.p50'));
   t.true(html.includes('monitor lock_stat skipped'));
+
+  // ... and series of the nightly history like any other metric.
+  const h = await openHistoryDb(parseDbTarget(join(dir, 'history.sqlite')));
+  try {
+    await importRunDir(h, out);
+    const series = await seriesOfRun(h.db, s.runId);
+    const p50 = series.find((x) => x.kernel === 'debian:6.12' && x.metric === 'funclatency.dax_layout_busy_page_range.p50');
+    t.is(p50?.unit, 'us');
+    t.true(series.some((x) => x.metric === 'truncate_total'));
+  } finally {
+    await h.close();
+  }
 });
