@@ -4,7 +4,7 @@
 import test from 'ava';
 import { parseAgentLine } from '../harness/agent/protocol.ts';
 import { compareSlots } from '../harness/ab/collect.ts';
-import { blockOrder, slotsFor } from '../harness/ab/design.ts';
+import { blockOrder, slotItems, slotsFor } from '../harness/ab/design.ts';
 import { rng } from '../harness/ab/stats.ts';
 import { StepMonitors } from '../harness/monitor/collect.ts';
 import { daxEventMetrics } from '../harness/monitor/dax-events.ts';
@@ -155,4 +155,12 @@ test('--monitor is a recorded override: merged into every scenario, described, r
   const s = parseScenarioText('reproducer: r.c\nmonitors:\n  lock_stat: [top=3]\n', file);
   const [m] = applyOverrides([s], o);
   t.deepEqual(m?.monitors, { lock_stat: ['top=3'], funclatency: ['dax_iomap_fault'], vmstat: ['pgfault'] });
+});
+
+test('A/B slots carry the scenario\'s monitors into every item, warm-up included', (t) => {
+  const s = parseScenarioText('reproducer: r.c\nmonitors:\n  funclatency: [dax_layout_busy_page_range]\n', file);
+  const items = slotItems(slotsFor(['A', 'B'], 1, 'base', 'patched'), [s], new Map(), () => 1);
+  t.is(items.length, 4);
+  t.true(items.every((i) => i.monitors?.funclatency?.[0] === 'dax_layout_busy_page_range'));
+  t.regex(agentScript(planBoot(items.filter((i) => i.slot === 1), { pmemBytes: 1024 ** 3 })), /^monitors funclatency=dax_layout_busy_page_range$/m);
 });

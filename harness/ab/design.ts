@@ -56,6 +56,7 @@ export function slotItems(slots: Slot[], scenarios: readonly Scenario[], binarie
               scratch: s.scratch,
               scratchIops: s.scratchIops,
               ownBoot: false,
+              ...(s.monitors ? { monitors: s.monitors } : {}),
             });
           }
         }
