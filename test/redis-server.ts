@@ -1,28 +1,19 @@
 // A private Redis server for the fleet tests: /usr/bin/redis-server on a free loopback port, no
 // persistence, its working directory a temp dir, optionally with a password; stopped by the test.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { freePort } from './db-postgres.ts';
+
+export { freePort };
 
 export interface RedisServer {
   port: number;
   /** `redis://[:password@]127.0.0.1:port`; `password: false` leaves the password out. */
   url(o?: { password?: string | false }): string;
   stop(): Promise<void>;
-}
-
-/** A port nothing listens on right now (the kernel's pick for port 0). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const listening = (port: number): Promise<boolean> =>

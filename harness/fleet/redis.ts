@@ -7,6 +7,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { UserError } from '../util/errors.ts';
 import { redactUrl, scrubSecrets } from '../util/secrets.ts';
+import { SOCKET_ERRORS } from '../util/socket-errors.ts';
 
 export const REDIS_ENV = 'DAXLAB_REDIS';
 export const REDIS_PASSWORD_ENV = 'REDISCLI_AUTH';
@@ -58,16 +59,6 @@ export function parseRedisTarget(value: string | undefined, env: NodeJS.ProcessE
     secrets,
   };
 }
-
-const SOCKET_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found (DNS lookup failed)',
-  ETIMEDOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ECONNRESET: 'connection reset by the server',
-};
 
 /** What went wrong talking to the server, in one line without the password. Pure. */
 export function redisMessage(e: unknown, t: RedisTarget): string {

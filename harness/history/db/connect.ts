@@ -10,6 +10,7 @@ import { UserError } from '../../util/errors.ts';
 import type { HistoryTables } from './schema.ts';
 import { scrubSecrets } from '../../util/secrets.ts';
 import type { DbTarget } from './target.ts';
+import { SOCKET_ERRORS } from '../../util/socket-errors.ts';
 
 export interface HistoryDb {
   db: Kysely<HistoryTables>;
@@ -22,17 +23,6 @@ export interface OpenOptions {
   /** PostgreSQL: give up connecting after this long (a filtered port never answers). */
   connectTimeoutMs?: number;
 }
-
-// Node's and node-postgres's socket errors, as a person would say them.
-const SOCKET_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found (DNS lookup failed)',
-  ETIMEDOUT: 'timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ECONNRESET: 'connection reset by the server',
-};
 
 // SQLSTATE classes that are the server's or the operator's doing, not daxlab's: connection (08),
 // authorization (28, 42501), unknown database (3D000), resources (53), shutdown (57P).
