@@ -5,7 +5,7 @@
 // goes through the real channel parser and StepMonitors, and must give the independently counted
 // numbers of expected.json.
 import test from 'ava';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -46,9 +46,12 @@ function fakeKernel(dir: string, o: { tracefs: boolean; lockStat: boolean }): { 
   return { tr, proc };
 }
 
+const LOCK_DATA = 'test/data/monitor/debug-trace-6.12';
+
 /** What the kernel would have left after the step: the captured end state. */
 function stepRan(tr: string, proc: string): void {
   copyFileSync(join(DATA, 'vmstat-end.txt'), join(proc, 'vmstat'));
+  if (existsSync(join(proc, 'lock_stat'))) copyFileSync(join(LOCK_DATA, 'lock_stat.txt'), join(proc, 'lock_stat'));
   try {
     copyFileSync(join(DATA, 'function_graph.trace'), join(tr, 'trace'));
   } catch {
@@ -141,4 +144,22 @@ test('a kernel without tracefs or lock_stat: each monitor is skipped once, named
   t.regex(result.skipped.find((s) => s.monitor === 'lock_stat')?.reason ?? '', /CONFIG_LOCK_STAT/);
   t.regex(result.skipped.find((s) => s.monitor === 'funclatency')?.reason ?? '', /function_graph/);
   t.deepEqual(result.metrics, [{ name: 'vmstat.pgfault', value: 8172, unit: 'count' }]);
+});
+
+test('lock_stat on a real debug-trace-6.12 capture: cleared and switched on, then the top classes by wait time', async (t) => {
+  const want = JSON.parse(readFileSync(join(LOCK_DATA, 'lock_stat.expected.json'), 'utf8')) as { classes: number; contended: number; acquisitions: number; contentions: number; wait_total: number; top: { name: string; contentions: number; wait_total: number; wait_max: number; acquisitions: number }[] };
+  const { lines, result } = await monitorStep({ lock_stat: [`top=${want.top.length}`] }, { tracefs: false, lockStat: true });
+  t.deepEqual(result.skipped, []);
+  const m = new Map(result.metrics.map((x) => [x.name, x.value]));
+  t.is(m.get('lock_stat.all.contentions'), want.contentions);
+  t.is(m.get('lock_stat.all.acquisitions'), want.acquisitions);
+  t.true(Math.abs((m.get('lock_stat.all.wait_total') ?? 0) - want.wait_total) < 0.01 * want.top.length + 0.01);
+  for (const c of want.top) {
+    t.is(m.get(`lock_stat.${c.name}.wait_total`), c.wait_total, c.name);
+    t.is(m.get(`lock_stat.${c.name}.wait_max`), c.wait_max, c.name);
+    t.is(m.get(`lock_stat.${c.name}.contentions`), c.contentions, c.name);
+    t.is(m.get(`lock_stat.${c.name}.acquisitions`), c.acquisitions, c.name);
+  }
+  // Only contended classes cross the channel, plus the version and the sum.
+  t.is(lines.filter((l) => / mon lock_stat end .*:/.test(l) && !/version/.test(l)).length, Math.min(200, want.contended));
 });
