@@ -1,6 +1,7 @@
-// Monitors in real guests, one run on two kernels: Debian's 6.12 (tracefs with function_graph and
-// hist triggers, no LOCK_STAT) and the debug kernel (tinyconfig: no tracefs, lockdep without
-// lock_stat). The scenario asks for every monitor in its YAML; the reproducer must pass on both,
+// Monitors in real guests, one run on three kernels: Debian's 6.12 (tracefs with function_graph
+// and hist triggers, no LOCK_STAT), the debug kernel (tinyconfig: tracefs events but no
+// function_graph or hist triggers, lockdep without lock_stat, no VM event counters) and the
+// tracing debug kernel (debug-trace-6.12: everything but the VM event counters). The scenario asks for every monitor in its YAML; the reproducer must pass on both,
 // what a kernel has must come back as metrics with units, and what it lacks as one named skip
 // per monitor and step — in the event log, the summary and the report.
 import test from 'ava';
@@ -16,7 +17,7 @@ import { daxlab, root } from './helpers.ts';
 
 const ITER = 40;
 
-test('every monitor on debian:6.12 and the debug kernel: metrics where the kernel has them, named skips where not', async (t) => {
+test('every monitor on debian:6.12, the debug kernel and debug-trace: metrics where the kernel has them, named skips where not', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'daxlab-monitor-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const yaml = join(dir, 'scenario.yaml');
@@ -38,7 +39,7 @@ test('every monitor on debian:6.12 and the debug kernel: metrics where the kerne
   );
   const out = join(dir, 'run');
   const t0 = Date.now();
-  const r = await daxlab(['run', yaml, '--kernel', 'debian:6.12', '--kernel', 'debug=images/kernels/debug-6.12.yaml', '-j', '1', '--out', out]);
+  const r = await daxlab(['run', yaml, '--kernel', 'debian:6.12', '--kernel', 'debug=images/kernels/debug-6.12.yaml', '--kernel', 'trace=images/kernels/debug-trace-6.12.yaml', '-j', '1', '--out', out]);
   t.log(`run: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   t.is(r.exitCode, 0, String(r.all).slice(-3000));
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
@@ -49,7 +50,8 @@ test('every monitor on debian:6.12 and the debug kernel: metrics where the kerne
   };
   const deb = step('debian:6.12');
   const dbg = step('debug');
-  for (const st of [deb, dbg]) t.is(st.status, 'pass', `${st.key}: ${st.reason}`);
+  const trc = step('trace');
+  for (const st of [deb, dbg, trc]) t.is(st.status, 'pass', `${st.key}: ${st.reason}`);
 
   // Debian: function_graph timed every truncate's busy-page scan; the hist triggers counted the fault.
   const m = deb.metrics;
@@ -74,6 +76,16 @@ test('every monitor on debian:6.12 and the debug kernel: metrics where the kerne
   t.regex(dbg.skippedMonitors?.find((x) => x.monitor === 'lock_stat')?.reason ?? '', /CONFIG_LOCK_STAT/);
   // Said once per step: one info line per skipped monitor.
   t.is(dbg.infos.filter((i) => i.startsWith('monitor lock_stat skipped')).length, 1);
+
+  // debug-trace: lock_stat too (the sum over classes and the top ones by wait time), and the
+  // same function latencies as on Debian.
+  const tm = trc.metrics;
+  t.true((tm['lock_stat.all.acquisitions']?.value ?? 0) > 1000, JSON.stringify(tm));
+  t.is(tm['lock_stat.all.wait_total']?.unit, 'us');
+  t.true(Object.keys(tm).some((k) => /^lock_stat\.(?!all\.).+\.wait_total$/.test(k)) || tm['lock_stat.all.contentions']?.value === 0);
+  t.true((tm['funclatency.dax_layout_busy_page_range.count']?.value ?? 0) >= ITER);
+  t.true((tm['dax_events.dax_pte_fault']?.value ?? 0) >= 1);
+  t.deepEqual(trc.skippedMonitors?.map((x) => x.monitor), ['vmstat']);
 
   // Ordinary metrics: metric events in the log, lines in the report.
   const events = readFileSync(join(out, 'events.jsonl'), 'utf8');
