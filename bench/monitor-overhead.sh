@@ -6,13 +6,13 @@
 # and truncate_total, each with its change against no monitors; the monitor metrics a step got
 # and the monitors skipped (a monitor the kernel cannot give costs nothing).
 #   [KERNEL=debian:6.12] [BOOTS=3] [ITER=100] [TABLE_ONLY=1] bash bench/monitor-overhead.sh
-# Results go to results/bench/monitor-overhead/<config>/; the table to .../table.txt.
+# Results go to results/bench/monitor-overhead/<kernel>/<config>/; the table to .../table.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 kernel=${KERNEL:-debian:6.12}
 boots=${BOOTS:-3}
 iter=${ITER:-100}
-out=results/bench/monitor-overhead
+out=results/bench/monitor-overhead/$(tr -c "A-Za-z0-9.\n-" _ <<<"$kernel")
 configs=(none vmstat funclatency=dax_layout_busy_page_range+ext4_break_layouts dax_events lock_stat vmstat,funclatency,dax_events,lock_stat)
 # TABLE_ONLY=1: the table again from the last measurement.
 [ -n "${TABLE_ONLY:-}" ] || { rm -rf "$out"; mkdir -p "$out"; }
