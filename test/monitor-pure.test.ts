@@ -1,6 +1,9 @@
 // Monitors without QEMU: the request (scenario field, --monitor), the plan.sh line, the channel
 // events, the parsers' edge cases and the A/B families. Real captured text is in
 // test/monitor-agent.test.ts (through the agent's own awk) and below for lock_stat.
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { parseAgentLine } from '../harness/agent/protocol.ts';
 import { compareSlots } from '../harness/ab/collect.ts';
@@ -16,6 +19,7 @@ import type { RunSummary, StepResult } from '../harness/results/types.ts';
 import { parseScenarioText } from '../harness/scenario/load.ts';
 import { applyOverrides, describeOverrides, hasOverrides, parseOverrides } from '../harness/scenario/overrides.ts';
 import { UserError } from '../harness/util/errors.ts';
+import { daxlab } from './helpers.ts';
 
 const file = '/tmp/x/scenario.yaml';
 
@@ -163,4 +167,14 @@ test('A/B slots carry the scenario\'s monitors into every item, warm-up included
   t.is(items.length, 4);
   t.true(items.every((i) => i.monitors?.funclatency?.[0] === 'dax_layout_busy_page_range'));
   t.regex(agentScript(planBoot(items.filter((i) => i.slot === 1), { pmemBytes: 1024 ** 3 })), /^monitors funclatency=dax_layout_busy_page_range$/m);
+});
+
+test('a bad --monitor is bad input for run and ab: exit 2, one line naming the flag, nothing written', async (t) => {
+  const out = join(tmpdir(), `daxlab-mon-bad-${process.pid}`);
+  for (const args of [['run', 'truncate-latency', '--monitor', 'lockstat'], ['ab', '--aa', 'debian:6.12', '--monitor', 'funclatency=a;b']]) {
+    const r = await daxlab([...args, '--out', out]);
+    t.is(r.exitCode, 2, String(r.all));
+    t.regex(String(r.all).trim(), /^daxlab: --monitor[^\n]*$/);
+    t.false(existsSync(out));
+  }
 });
