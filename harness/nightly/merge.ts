@@ -9,6 +9,7 @@ import { EVENTS_FILE, readEventLog } from '../results/event-log.ts';
 import type { EventOf, RunEvent } from '../results/events.ts';
 import { findRunDir, newRunId } from '../results/store.ts';
 import type { RunSummary } from '../results/types.ts';
+import { guestShape } from '../results/guest-shape.ts';
 import { RunView } from '../results/view.ts';
 import { outcomeLine } from '../run/runner.ts';
 import { UserError } from '../util/errors.ts';
@@ -26,11 +27,6 @@ export interface Merged {
   missing: number[];
 }
 
-const guestShape = (e: EventOf<'run-started'>): string => {
-  const g = e.guest;
-  return `clock=${g.clock ?? 'host'} cpus=${g.cpus} mem=${Math.round(g.memBytes / 2 ** 20)}M${g.append?.length ? ` append=${g.append.join(' ')}` : ''}`;
-};
-
 const logName = (kind: 'console' | 'agent', boot: number): string => `${kind}-${boot}.log`;
 
 export function mergeEvents(shards: readonly ShardLog[], runId: string, command: string[]): Merged {
@@ -46,7 +42,7 @@ export function mergeEvents(shards: readonly ShardLog[], runId: string, command:
     if (e.plan?.hash !== first.plan.hash || e.plan.name !== first.plan.name) throw new UserError(`${displayPath(shards[i]?.dir ?? '')}: a shard of plan ${e.plan?.name} ${e.plan?.hash}, not of ${first.plan.name} ${first.plan.hash}`);
     if (e.plan.shard?.count !== first.plan.shard.count) throw new UserError(`${displayPath(shards[i]?.dir ?? '')}: shard of ${e.plan.shard?.count}, the others are of ${first.plan.shard.count}`);
     // One night is measured one way: a shard on another guest clock or shape would read as a change.
-    if (guestShape(e) !== guestShape(first)) throw new UserError(`${displayPath(shards[i]?.dir ?? '')}: guest ${guestShape(e)}, the first shard's is ${guestShape(first)} (give every shard the same --clock, --cpus, --mem and --append)`);
+    if (guestShape(e.guest) !== guestShape(first.guest)) throw new UserError(`${displayPath(shards[i]?.dir ?? '')}: guest ${guestShape(e.guest)}, the first shard's is ${guestShape(first.guest)} (give every shard the same --clock, --cpus, --mem and --append)`);
   }
   const indexes = starts.map((e) => e.plan?.shard?.index ?? 0);
   const dup = indexes.find((x, i) => indexes.indexOf(x) !== i);

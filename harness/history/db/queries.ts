@@ -3,6 +3,7 @@
 // text by the database's collation, SQLite by bytes, and the two must agree.
 import type { Kysely } from 'kysely';
 import type { Variant } from '../../plan/plan.ts';
+import { guestShape, type GuestShapeLike } from '../../results/guest-shape.ts';
 import { quantile } from '../../stats/summary.ts';
 import { UserError } from '../../util/errors.ts';
 import type { HistoryTables } from './schema.ts';
@@ -38,16 +39,14 @@ export interface NightValue {
  * of the plan, and adding one must not cut every series short.
  */
 export function measurementConditions(accel: string, tcgThread: string | null, guestJson: string): string {
-  let g: { cpus?: unknown; memBytes?: unknown; clock?: unknown; append?: unknown } = {};
+  let g: GuestShapeLike = {};
   try {
-    g = JSON.parse(guestJson) as typeof g;
+    g = JSON.parse(guestJson) as GuestShapeLike;
   } catch {
     // An unreadable guest record is its own condition, compared with nothing else.
   }
   const tcg = accel === 'tcg';
-  const mem = typeof g.memBytes === 'number' ? `${Math.round(g.memBytes / 2 ** 20)}M` : '?';
-  const append = Array.isArray(g.append) && g.append.length ? ` append=${g.append.join(' ')}` : '';
-  return `${accel}${tcg ? ` thread=${tcgThread ?? 'single'} clock=${g.clock === 'icount' ? 'icount' : 'host'}` : ''} cpus=${String(g.cpus ?? '?')} mem=${mem}${append}`;
+  return `${accel}${tcg ? ` thread=${tcgThread ?? 'single'}` : ''} ${guestShape(g, tcg)}`;
 }
 
 /** The nights measured as tonight (the last night) was: the ones its values compare with. */
