@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { ensureHostTools } from '../harness/host/tools.ts';
 import { freePort } from './db-postgres.ts';
 
 export { freePort };
@@ -23,7 +24,12 @@ const listening = (port: number): Promise<boolean> =>
     c.once('error', () => resolve(false));
   });
 
+// Debian's redis-server, installed with apt when missing and root (as `npm test` installs what it
+// needs); once per process, so tests starting servers at once do not race for dpkg's lock.
+let installed: Promise<void> | undefined;
+
 export async function startRedis(o: { password?: string } = {}): Promise<RedisServer> {
+  await (installed ??= ensureHostTools(['redis-server']));
   const dir = mkdtempSync(join(tmpdir(), 'daxlab-redis-'));
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(o.password ? ['--requirepass', o.password] : [])];
