@@ -14,6 +14,7 @@ import { parseShard } from './shard.ts';
 import { judgeNight, type Judged } from './evaluate.ts';
 import { DB_ENV, DEFAULT_DB_FILE, parseDbTarget } from '../history/db/target.ts';
 import { resolveScenarios } from '../scenario/load.ts';
+import { recordedCommand } from '../util/secrets.ts';
 
 interface NightlyFlags extends GuestFlags {
   shard?: string;
@@ -48,21 +49,26 @@ export function registerNightlyCommands(program: Command, cancel: RunCancel): vo
       concurrency: jobs,
       overrides: plan.overrides,
       plan: { name: plan.name, hash: plan.hash, boots: plan.boots, ...(shard ? { shard } : {}) },
-      command: process.argv.slice(2),
+      command: recordedCommand(),
       progress: progressRenderer({ write: (s) => process.stderr.write(s), tty: Boolean(process.stderr.isTTY) && !process.env['CI'] }),
       signal: cancel.signal,
       onRecording: cancel.recording,
     });
     // Alerts first: what got slower or newly splats is the morning's answer. A shard is part of a
     // night; its night is judged once the shards are merged and imported.
-    const judged: Judged = shard
-      ? { alerts: [], dbLine: `shard ${shard.index}/${shard.count}: not compared with history (merge the shards with daxlab merge --db)` }
-      : r.summary.status === 'completed'
-        ? await judgeNight(target, r.summary, await resolveScenarios(plan.scenarioArgs), { pageDir: r.dir })
-        : { alerts: [], dbLine: `run ${r.summary.status}: not imported or compared with history (finish it with daxlab run --resume ${r.summary.runId}, then daxlab db import)` };
-    // After the judge: report.html then links the history.html it wrote.
-    await reportRun(r, cancel);
+    // The CI files first: a history database that is down must not cost the night its JUnit/KCIDB.
     const ex = await exportRun(r.summary, { junit: `${r.dir}/junit.xml`, kcidb: `${r.dir}/kcidb.json` });
+    let judged: Judged;
+    try {
+      judged = shard
+        ? { alerts: [], dbLine: `shard ${shard.index}/${shard.count}: not compared with history (merge the shards with daxlab merge --db)` }
+        : r.summary.status === 'completed'
+          ? await judgeNight(target, r.summary, await resolveScenarios(plan.scenarioArgs), { pageDir: r.dir })
+          : { alerts: [], dbLine: `run ${r.summary.status}: not imported or compared with history (finish it with daxlab run --resume ${r.summary.runId}, then daxlab db import)` };
+    } finally {
+      // After the judge, so report.html links the history.html it wrote; also when it failed.
+      await reportRun(r, cancel);
+    }
     for (const l of [...ex.lines, judged.dbLine]) process.stdout.write(`${l}\n`);
     if (judged.alerts.length) process.exitCode = 1;
   });

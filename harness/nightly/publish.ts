@@ -24,12 +24,13 @@ export async function mergeAndPublish(refs: readonly string[], out: string, targ
   // The summary mergeRuns wrote is the merged run's: no need to read the log back.
   const { dir, merged, summary: s } = await mergeRuns(refs, out);
   await writeRunReport(dir, s);
+  // The merged night is what CI and a lab dashboard read, as they would an unsharded night's;
+  // written before the judge, as the report is, so a database that is down leaves both.
+  const ex = await exportRun(s, { junit: `${dir}/junit.xml`, kcidb: `${dir}/kcidb.json` });
   // A night with parts missing is not judged: its missing work would read as a change.
   const judged = target && !merged.missing.length ? await judgeNight(target, s, await Promise.all(s.scenarios.map((x) => loadScenarioFile(x.file))), { pageDir: dir }) : undefined;
-  // Written before the judge (a database that is down still leaves a report); again to link history.html.
+  // Again, to link the history.html the judge wrote.
   if (judged?.historyPage) await writeRunReport(dir, s);
-  // The merged night is what CI and a lab dashboard read, as they would an unsharded night's.
-  const ex = await exportRun(s, { junit: `${dir}/junit.xml`, kcidb: `${dir}/kcidb.json` });
   process.stdout.write(`${displayPath(dir)}: ${s.statusReason ?? s.status}\n`);
   for (const l of ex.lines) process.stdout.write(`${l}\n`);
   if (judged) process.stdout.write(`${judged.dbLine}\n`);
