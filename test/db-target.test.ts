@@ -3,7 +3,7 @@
 import test from 'ava';
 import { join, resolve } from 'node:path';
 import { parseDbTarget } from '../harness/history/db/target.ts';
-import { redactUrl, scrubSecrets } from '../harness/util/secrets.ts';
+import { recordedCommand, redactUrl, scrubSecrets } from '../harness/util/secrets.ts';
 import { UserError } from '../harness/util/errors.ts';
 
 const lineOf = (f: () => unknown): string => {
@@ -62,4 +62,15 @@ test('--db: bad values are one line, and never echo a password', (t) => {
   t.is(lineOf(() => parseDbTarget(undefined, { DAXLAB_DB: 'postgres://u:topsecret@/db' })), "daxlab: DAXLAB_DB: 'postgres://u@/db' is not a valid URL");
   t.is(lineOf(() => parseDbTarget('sqlite:', {})), 'daxlab: --db: sqlite: needs a file path (sqlite:PATH)');
   t.is(lineOf(() => parseDbTarget('', {})), 'daxlab: --db: empty (give a path, sqlite:PATH or postgres://USER@HOST/DB)');
+});
+
+test('a recorded command line keeps no password of a URL given as an argument', (t) => {
+  t.deepEqual(recordedCommand(['nightly', 'plan.yaml', '--db', 'postgres://u:s3cret@127.0.0.1:5433/db?password=x&sslmode=require', '--db=redis://:pw@h:6379/0', 'plain']), [
+    'nightly',
+    'plan.yaml',
+    '--db',
+    'postgres://u@127.0.0.1:5433/db?sslmode=require',
+    '--db=redis://h:6379/0',
+    'plain',
+  ]);
 });

@@ -11,6 +11,7 @@ import { parseDuration } from '../scenario/units.ts';
 import { UserError } from '../util/errors.ts';
 import { AB_DEFAULT_SCENARIOS, runAb } from './runner.ts';
 import { abTable } from './table.ts';
+import { recordedCommand } from '../util/secrets.ts';
 
 interface AbFlags extends GuestFlags {
   base?: string;
@@ -87,7 +88,7 @@ export function registerAbCommand(program: Command, cancel: RunCancel): void {
       accel: f.accel,
       tcgThread: f.tcgThread,
       guest,
-      command: process.argv.slice(2),
+      command: recordedCommand(),
       progress: progressRenderer({ write: (s) => process.stderr.write(s), tty: Boolean(process.stderr.isTTY) && !process.env['CI'] }),
       signal: cancel.signal,
       onRecording: cancel.recording,

@@ -11,6 +11,7 @@ import { UserError } from '../util/errors.ts';
 import { addGuestOptions, guestSettings, intFlag, type GuestFlags } from './guest-flags.ts';
 import { progressRenderer } from './progress.ts';
 import { run, type RunResult } from './runner.ts';
+import { recordedCommand } from '../util/secrets.ts';
 
 interface RunFlags extends GuestFlags, OverrideFlags {
   kernel?: string[];
@@ -66,7 +67,7 @@ export function registerRunCommand(program: Command, cancel: RunCancel): void {
         concurrency: jobs,
         resume: f.resume,
         overrides,
-        command: process.argv.slice(2),
+        command: recordedCommand(),
         progress: progressRenderer({ write: (s) => process.stderr.write(s), tty: Boolean(process.stderr.isTTY) && !process.env['CI'] }),
         signal: cancel.signal,
         onRecording: cancel.recording,

@@ -31,3 +31,12 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   for (const s of secrets) if (s && encodeURIComponent(s) !== s) out = out.split(encodeURIComponent(s)).join('***');
   return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^@\s]*@/gi, '$1@');
 }
+
+/**
+ * A command line as runs record it (events, summary.json, ab.json): every URL in an argument
+ * (`--db postgres://u:pw@h/db`, `--db=...`) through redactUrl, so a password given on the command
+ * line never reaches a results file.
+ */
+export function recordedCommand(argv: readonly string[] = process.argv.slice(2)): string[] {
+  return argv.map((a) => a.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, (url) => redactUrl(url)));
+}
