@@ -3,15 +3,16 @@
 // --only picks some by name. Timings on a shared machine are noisy: the load average before and
 // after is printed with them.
 //
-//   npm run bench -- [--only NAME[,NAME]] [--reps N] [--kernel SPEC] [--json]
+//   npm run bench -- [--only NAME[,NAME]] [--reps N] [--kernel SPEC] [--builds] [--json]
 import { cpus } from 'node:os';
 import { ITEMS } from './items/index.ts';
 import { benchArgs, die, positiveInt, table } from './lib/daxrun.ts';
 import type { BenchRow } from './lib/item.ts';
 import { load } from './lib/timing.ts';
 
-const USAGE = `usage: npm run bench -- [--only NAME[,NAME]] [--reps N] [--kernel SPEC] [--json]
-  --only    items to run (default all): ${ITEMS.map((i) => `${i.name} ${i.title}`).join(', ')}
+const USAGE = `usage: npm run bench -- [--only NAME[,NAME]] [--reps N] [--kernel SPEC] [--builds] [--json]
+  --only    items to run (default all but the opt-in ones): ${ITEMS.map((i) => `${i.name} ${i.title}${i.optIn ? ' (opt-in)' : ''}`).join(', ')}
+  --builds  also run the opt-in items (kernel builds: minutes each)
   --reps    repetitions per item (default: each item's own)
   --kernel  kernel spec for items that boot (default debian:6.12)
   --json    one JSON object on stdout instead of the table`;
@@ -21,11 +22,12 @@ const args = benchArgs(USAGE, {
   reps: { type: 'string' },
   kernel: { type: 'string', default: 'debian:6.12' },
   json: { type: 'boolean', default: false },
+  builds: { type: 'boolean', default: false },
 });
 
 const names = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
 for (const n of names ?? []) if (!ITEMS.some((i) => i.name === n)) die(`--only: no bench item '${n}' (items: ${ITEMS.map((i) => i.name).join(', ')})`);
-const items = names ? ITEMS.filter((i) => names.includes(i.name)) : ITEMS;
+const items = names ? ITEMS.filter((i) => names.includes(i.name)) : ITEMS.filter((i) => !i.optIn || args.builds);
 const reps = args.reps === undefined ? undefined : positiveInt('--reps', args.reps);
 
 interface ItemResult {

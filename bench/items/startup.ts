@@ -70,4 +70,4 @@ async function run(o: BenchOptions): Promise<BenchRow[]> {
   return rows;
 }
 
-export const startup: BenchItem = { name: 'startup', title: '(e) CLI start-up', run };
+export const item: BenchItem = { name: 'startup', title: '(e) CLI start-up', run };

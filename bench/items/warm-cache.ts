@@ -81,4 +81,4 @@ async function run(o: BenchOptions): Promise<BenchRow[]> {
   return rows;
 }
 
-export const warmCache: BenchItem = { name: 'warm-cache', title: '(c) warm run cache checks', run };
+export const item: BenchItem = { name: 'warm-cache', title: '(c) warm run cache checks', run };

@@ -32,5 +32,7 @@ export interface BenchItem {
   /** Short name for --only, e.g. `startup` (the issue's letter is in `title`). */
   name: string;
   title: string;
+  /** Runs only when asked for (--builds, or by name in --only): it takes minutes. */
+  optIn?: boolean;
   run(o: BenchOptions): Promise<BenchRow[]>;
 }
