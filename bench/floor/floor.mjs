@@ -9,7 +9,7 @@
 //   node bench/floor/floor.mjs --kernel BZIMAGE --initrd BASE.cpio --repro BINARY
 //     [--module FILE.ko]... [--fs ext4|xfs] [--dax always|never|inode] [--pmem MiB] [--mem MiB]
 //     [--cpus N] [--bios FILE|''] [--console FILE] [--timeout S] [-- REPRODUCER ARGS]
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,16 @@ function die(msg) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'floor-'));
+// Stopped: QEMU goes too (a terminal's Ctrl-C reaches it anyway, a kill of this process alone
+// does not), and so does the temp dir with its 1 GiB sparse file.
+let qemuRun;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    await qemuRun?.kill('SIGKILL').catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 try {
   // The overlay: our /init (it replaces the base image's, later cpio members win) and the binary.
   const stage = join(dir, 'stage');
@@ -86,7 +96,8 @@ try {
     ...(o.bios ? ['-bios', o.bios] : []),
   ];
   const tq = performance.now();
-  const q = await $({ nothrow: true, timeout: `${timeoutS}s` })`qemu-system-x86_64 ${qemu}`;
+  qemuRun = $({ nothrow: true, timeout: `${timeoutS}s` })`qemu-system-x86_64 ${qemu}`;
+  const q = await qemuRun;
   const qemuMs = performance.now() - tq;
 
   const text = await readFile(consoleLog, 'latin1').catch(() => '');
