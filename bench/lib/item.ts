@@ -16,7 +16,8 @@ export interface BenchRow {
   metric: string;
   /** The headline number (a median when n > 1). */
   value: number;
-  unit: 'ms' | 's' | 'x' | 'count';
+  /** `/min`: a rate (steps per minute). */
+  unit: 'ms' | 's' | 'x' | 'count' | '/min';
   /** How many measurements the value summarises. */
   n: number;
   min?: number;
