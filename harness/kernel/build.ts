@@ -16,7 +16,7 @@ import { ensureHostTools } from '../host/tools.ts';
 import { readBzImageInfo } from './bzimage.ts';
 import { CONFIG_BASES, KCONFIG_DIR, parseBuildSpecYaml, type BuildSpec, type FragmentRef, type ReadText } from './buildspec.ts';
 import { effectiveRequests, explainDropped, findDropped, mergeConfig, parseDotConfig, parseFragment, parseKconfig, type ConfigRequest, type KconfigDef } from './kconfig.ts';
-import { makeBuild, makeQuick } from './make.ts';
+import { formatPhases, makeBuild, makeQuick } from './make.ts';
 import { applySeries, expandPatches, type PatchFile } from './patches.ts';
 import { patchSubject, splitMbox } from './series.ts';
 import { parseKernelSpec } from './spec.ts';
@@ -261,7 +261,11 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
         return withWorkspaceLock(ws, log, async () => {
           // Apply the series on a throwaway copy first: a patch that fails never reaches the workspace.
           const overlay = await applySeries(patches, source.dir, log);
-          const { changed } = await syncSource(ws, source.dir, overlay, log);
+          // An extracted tree (a Debian package version, a git commit) never changes under its
+          // identity: with the same one as the last sync, src/ needs no rsync. A local tree can
+          // change in ways its fingerprint does not see (ignored files): always rsynced.
+          const immutable = source.identity['source'] !== 'tree';
+          const { changed } = await syncSource(ws, source.dir, overlay, log, immutable ? hashValue(source.identity) : undefined);
           if (changed.length) log(`workspace ${ws.root}: ${changed.length} file(s) changed since its last build`);
           // Everything that can change what kconfig produces in this workspace (its config
           // request is fixed by its key): the tree, the compiler, and patched Kconfig files.
@@ -286,7 +290,7 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
           // depends on it) stays the same across the workspace's builds; a new release string
           // recompiles only the few files that include utsrelease.h.
           const p = await makeBuild(ws, ['bzImage'], logPath, log, { vars: [`LOCALVERSION=${localversion}`] });
-          log(`built in ${Math.round(p.elapsedS)} s (${p.compiled} files compiled)`);
+          log(`built in ${Math.round(p.elapsedS)} s (${p.compiled} files compiled${p.phases ? `; ${formatPhases(p.phases)}` : ''})`);
           await copyFile(join(ws.obj, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
           await writeFile(join(tmp, 'config'), finalText);
           await copyFile(join(ws.obj, 'System.map'), join(tmp, 'System.map'));
@@ -317,6 +321,7 @@ export async function buildKernel(spec: BuildSpec, raw: string, log: (s: string)
             configSha256: sha256(Buffer.from(finalText)),
             patches: applied,
             buildSeconds: Math.round(p.elapsedS),
+            buildPhases: p.phases,
             compiled: p.compiled,
             workspace: ws.root,
           };

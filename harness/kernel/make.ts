@@ -42,6 +42,74 @@ export interface MakeProgress {
   compiled: number;
   elapsedS: number;
   last: string;
+  /** Where the time went (see BuildPhases), once make has ended. */
+  phases?: BuildPhases;
+}
+
+/**
+ * A kbuild bzImage build split by what its output says it is doing, in seconds: `compile` from
+ * make's start to `LD vmlinux.o` (kbuild's preparation, dependency checks, every CC/AS/AR),
+ * `link` from there to the first arch/x86/boot line after it (vmlinux.o, modpost, the kallsyms
+ * passes, vmlinux, System.map, sorttable), `image` from there to make's end (objcopy, the
+ * compression, the decompressor, setup and bzImage). `compress` is the part of `image` from the
+ * compressor's line (GZIP, XZKERN, LZ4, ZSTD22...) to MKPIGGY (piggy.S needs the compressed
+ * image; other lines in between are parallel jobs), and `compressor` its name.
+ * kbuild prints a command's line when it starts it, so each mark is when that step began.
+ */
+export interface BuildPhases {
+  compileS: number;
+  linkS: number;
+  imageS: number;
+  compressS?: number;
+  compressor?: string;
+}
+
+const LINK_START = /^\s+LD\s+vmlinux\.o\s*$/;
+const IMAGE_LINE = /^\s+[A-Z0-9_]+\s+arch\/x86\/boot\//;
+/** piggy.S embeds the compressed image: its line comes when the compressor is done. */
+const PIGGY_LINE = /^\s+MKPIGGY\s/;
+const COMPRESS_LINE = /^\s+(GZIP|XZKERN|LZ4|LZMA|LZO|BZIP2|ZSTD22|ZSTD)\s+arch\/x86\/boot\/compressed\/vmlinux\.bin\.\w+\s*$/;
+
+/** Feed it make's output lines with the time each arrived; `finish` gives the phases. */
+export class PhaseClock {
+  private linkAt: number | undefined;
+  private imageAt: number | undefined;
+  private compressAt: number | undefined;
+  private compressEnd: number | undefined;
+  private compressor: string | undefined;
+
+  constructor(private readonly t0: number) {}
+
+  line(l: string, at: number): void {
+    if (this.compressAt !== undefined && this.compressEnd === undefined && PIGGY_LINE.test(l)) this.compressEnd = at;
+    if (this.linkAt === undefined) {
+      if (LINK_START.test(l)) this.linkAt = at;
+      return;
+    }
+    if (this.imageAt === undefined && IMAGE_LINE.test(l)) this.imageAt = at;
+    const c = COMPRESS_LINE.exec(l);
+    if (c && this.compressAt === undefined) {
+      this.compressAt = at;
+      this.compressor = c[1];
+    }
+  }
+
+  /** The phases when make ended at `end`; a phase make never reached is 0 (an up-to-date tree). */
+  finish(end: number): BuildPhases {
+    const link = this.linkAt ?? end;
+    const image = this.imageAt ?? end;
+    const s = (ms: number): number => Math.round(ms / 100) / 10;
+    const p: BuildPhases = { compileS: s(link - this.t0), linkS: s(Math.max(0, image - link)), imageS: s(Math.max(0, end - Math.max(image, link))) };
+    if (this.compressAt !== undefined) {
+      p.compressS = s((this.compressEnd ?? end) - this.compressAt);
+      if (this.compressor !== undefined) p.compressor = this.compressor;
+    }
+    return p;
+  }
+}
+
+export function formatPhases(p: BuildPhases): string {
+  return `compile ${p.compileS} s, link ${p.linkS} s, image ${p.imageS} s${p.compressS !== undefined ? ` (${p.compressor ?? 'compression'} ${p.compressS} s)` : ''}`;
 }
 
 export function formatProgress(p: MakeProgress): string {
@@ -72,12 +140,15 @@ export async function makeBuild(ws: Workspace, targets: string[], logPath: strin
   }, everyS * 1000);
   let tail = '';
   let text = '';
+  const clock = new PhaseClock(t0);
   child.all?.on('data', (d: Buffer) => {
     out.write(d);
     const s = tail + d.toString('utf8');
     const lines = s.split('\n');
     tail = lines.pop() ?? '';
+    const at = Date.now();
     for (const l of lines) {
+      clock.line(l, at);
       const m = /^\s+(CC|AS|LD|AR|OBJCOPY|GEN|KSYMS|BUILD)\s+(\S+)/.exec(l);
       if (m?.[1] === 'CC') p.compiled++;
       if (m) p.last = `${m[1]} ${m[2]}`;
@@ -88,7 +159,9 @@ export async function makeBuild(ws: Workspace, targets: string[], logPath: strin
   const r = await child;
   clearInterval(timer);
   await new Promise<void>((res) => out.end(res));
-  p.elapsedS = (Date.now() - t0) / 1000;
+  const end = Date.now();
+  p.elapsedS = (end - t0) / 1000;
+  p.phases = clock.finish(end);
   if (r.exitCode !== 0) {
     const err = firstBuildError(text) ?? `exit ${r.exitCode}`;
     throw new UserError(`kernel build failed: ${err.trim()} (full log: ${logPath})`);
