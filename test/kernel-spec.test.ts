@@ -67,7 +67,7 @@ test('the shipped debug spec parses', async (t) => {
   const file = join(import.meta.dirname, '..', 'images', 'kernels', 'debug-6.12.yaml');
   const s = parseBuildSpecYaml(await readFile(file, 'utf8'), file);
   t.is(s.config.base, 'tinyconfig');
-  t.deepEqual(s.config.fragments.map((f) => f.name), ['guest', 'dax', 'lockdep', 'gup-test', 'debug']);
+  t.deepEqual(s.config.fragments.map((f) => f.name), ['guest', 'dax', 'lean', 'lockdep', 'gup-test', 'debug']);
   t.deepEqual(s.patches, []);
 });
 
