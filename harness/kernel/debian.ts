@@ -6,20 +6,16 @@ import { execa } from 'execa';
 import { cachedEntry } from '../util/cache.ts';
 import { UserError } from '../util/errors.ts';
 import { aptUpdate, ensureHostTools } from '../host/tools.ts';
+import { aptKernelPackageNames } from './apt-names.ts';
 import { readBzImageInfo } from './bzimage.ts';
 import { pickDebianPackage } from './spec.ts';
 import type { Kernel } from './types.ts';
 
-async function aptPkgNames(): Promise<string[]> {
-  const { stdout } = await execa('apt-cache', ['pkgnames', 'linux-image-'], { reject: false });
-  return stdout.split('\n');
-}
-
 export async function resolveDebianPackage(series: string): Promise<string> {
-  let pkg = pickDebianPackage(series, await aptPkgNames());
+  let pkg = pickDebianPackage(series, await aptKernelPackageNames());
   if (!pkg) {
     await aptUpdate();
-    pkg = pickDebianPackage(series, await aptPkgNames());
+    pkg = pickDebianPackage(series, await aptKernelPackageNames());
   }
   if (!pkg) throw new UserError(`no Debian kernel package found for debian:${series} (apt-cache pkgnames linux-image- has no linux-image-${series}*-amd64-unsigned; run apt-get update)`);
   return pkg;

@@ -2,6 +2,7 @@
 // temp dir, renamed into place) with a manifest of file sizes, so a crash mid-build never leaves
 // a half entry that looks complete, and a truncated file is noticed and rebuilt.
 import { mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cacheRoot } from './paths.ts';
 
@@ -39,14 +40,15 @@ async function readManifest(dir: string): Promise<EntryManifest | undefined> {
   }
 }
 
-/** True when every file named by the manifest is there with its recorded size. */
-async function intact(dir: string, m: EntryManifest): Promise<boolean> {
+/**
+ * True when every file named by the manifest is there with its recorded size. Synchronous: a
+ * Debian kernel entry names 4000+ module files, and one awaited stat() each cost a warm run
+ * about 200 ms where statSync() takes a tenth of that.
+ */
+function intact(dir: string, m: EntryManifest): boolean {
   for (const [f, size] of Object.entries(m.files)) {
-    try {
-      if ((await stat(join(dir, f))).size !== size) return false;
-    } catch {
-      return false;
-    }
+    const s = statSync(join(dir, f), { throwIfNoEntry: false });
+    if (s?.size !== size) return false;
   }
   return true;
 }
@@ -104,7 +106,7 @@ export async function cachedEntry(opts: CacheOptions): Promise<CacheEntry> {
   await mkdir(kindDir, { recursive: true });
   const lookup = async (): Promise<CacheEntry | undefined> => {
     const m = await readManifest(dir);
-    if (m && (await intact(dir, m))) {
+    if (m && intact(dir, m)) {
       const now = new Date();
       await utimes(join(dir, MANIFEST), now, now).catch(() => undefined); // LRU for gc
       return { dir, manifest: m, hit: true };
