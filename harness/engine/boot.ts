@@ -13,6 +13,7 @@ import type { StepResult } from '../results/types.ts';
 import { lastWords, stepVerdict } from '../results/verdict.ts';
 import { decodeReports } from '../console/symbolizer.ts';
 import { StepMonitors } from '../monitor/collect.ts';
+import { BootClock, phasesText } from '../results/boot-phases.ts';
 import { BootConsole, type BootArtifact } from './boot-console.ts';
 import type { RunRecorder } from './recorder.ts';
 import type { GuestSettings, PreparedKernel, ProgressFn } from './types.ts';
@@ -72,6 +73,7 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const agentLog = `agent-${boot}.log`;
   const warnings: string[] = [];
   const console = new BootConsole(pk.accel.accel);
+  const clock = new BootClock();
   const failedSetup = new Map<string, string>(); // group -> why
   const ended = new Set<string>(); // items with a step-ended in this boot
   // An emulator artifact makes the rest of the boot worthless: stop the guest at once.
@@ -100,6 +102,7 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   };
 
   const onEvent = (ev: AgentEvent, atMs: number): void => {
+    clock.agentEvent(ev, atMs);
     if (ev.event === 'hello') {
       rec.emit({ type: 'guest-up', boot, release: ev.release, ms: atMs });
       log(`boot ${boot}: guest up after ${(atMs / 1000).toFixed(1)}s (${ev.release}, kernel uptime ${ev.uptimeS}s)`);
@@ -211,7 +214,8 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
     bootTimeoutS: g.bootTimeoutS ?? (tcg ? 300 : 60),
     graceS: g.graceS ?? (tcg ? 60 : 20),
     onEvent,
-    onConsoleLine: (line) => {
+    onConsoleLine: (line, atMs) => {
+      clock.console(line, atMs);
       for (const art of console.push(line)) {
         rec.emit({ type: 'artifact', boot, ...art }); // console lines only come after onSpawn: the boot is recorded
         log(`boot ${boot}: emulator artifact (${art.title}; ${art.rule}): stopping this boot, its work is retried`);
@@ -270,8 +274,13 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
     rec.emit({ type: 'finding', boot, where: whereOf(f.step), title: f.title, kind: f.kind, consoleLog, line: f.line, corrupted: f.corrupted, text: f.text.slice(0, 64 * 1024), frames: frames.map((fr) => ({ fn: fr.fn, offset: fr.offset, file: fr.file, line: fr.line, inlined: fr.inlined })) });
   }
   if (console.all.length) log(`boot ${boot}: console findings: ${[...new Set(console.all.map((f) => f.title))].join('; ')}`);
-  rec.emit({ type: 'boot-ended', boot, end: outcome.end, qemuExitCode: outcome.qemuExitCode, qemuSignal: outcome.qemuSignal, qemuStderr: outcome.qemuStderr, timings: outcome.timings, warnings });
   const t = outcome.timings;
+  const phases =
+    t.spawnMs === undefined
+      ? undefined
+      : clock.phases({ spawnMs: t.spawnMs, firstByteMs: t.firstConsoleMs, clock: g.clock === 'icount' && tcg ? 'icount' : 'host', steps: plan.steps.map((s) => ({ n: s.n, kind: s.kind, label: s.label, group: s.group })), modules: modules.length });
+  rec.emit({ type: 'boot-ended', boot, end: outcome.end, qemuExitCode: outcome.qemuExitCode, qemuSignal: outcome.qemuSignal, qemuStderr: outcome.qemuStderr, timings: outcome.timings, warnings, ...(phases ? { phases } : {}) });
+  if (phases?.toFirstReproMs !== undefined) log(`boot ${boot}: QEMU start to first reproducer ${(phases.toFirstReproMs / 1000).toFixed(2)}s: ${phasesText(phases)}`);
   const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
   const detail = `${outcome.end} after ${sec(t.exitMs)} (agent up ${t.helloMs !== undefined ? sec(t.helloMs) : 'never'}, first step ${sec(t.firstStepMs)})`;
   log(`boot ${boot}: ${detail}`);

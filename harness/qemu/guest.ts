@@ -52,7 +52,7 @@ export interface GuestOutcome {
   /** Console or agent log could not be written (disk full...). */
   logWriteError?: string | undefined;
   /** Milliseconds since QEMU was started. */
-  timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; firstReproMs?: number; byeMs?: number; exitMs: number };
+  timings: { spawnMs?: number; firstConsoleMs?: number; helloMs?: number; readyMs?: number; firstStepMs?: number; firstReproMs?: number; byeMs?: number; exitMs: number };
   /** Step that was running when the guest stopped answering, if any. */
   stuckStep?: number | undefined;
 }
@@ -122,6 +122,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     servers.push(
       await listen(sockets.console, (s) =>
         s.on('data', (d: Buffer) => {
+          timings.firstConsoleMs ??= since();
           consoleLog.write(d);
           if (o.onConsoleLine) for (const l of consoleSplit.push(d.toString('latin1'))) o.onConsoleLine(l, since());
         }),
@@ -187,6 +188,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       clock: o.clock,
     });
     o.onSpawn?.(['qemu-system-x86_64', ...argv]);
+    timings.spawnMs = since();
     const child = execa('qemu-system-x86_64', argv, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', maxBuffer: 1024 * 1024, cleanup: true });
     const unkill = onCleanup(() => child.kill('SIGKILL'));
     const onAbort = (): void => {

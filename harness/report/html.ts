@@ -2,6 +2,7 @@
 // that came from a guest (console text, reproducer output, finding titles, even step keys built
 // from scenario files) is untrusted: it is escaped, stripped of control characters, and capped,
 // and the page forbids scripts outright so a missed escape still cannot run anything.
+import { phasesText } from '../results/boot-phases.ts';
 import type { AbReport } from '../ab/types.ts';
 import { formatFrame } from '../console/symbolize.ts';
 import { variantName } from '../plan/plan.ts';
@@ -153,6 +154,7 @@ function bootSection(b: BootRecord, o: Required<RenderOptions>): string {
     ['first step', secs(t.firstStepMs)],
     ['bye', secs(t.byeMs)],
     ['QEMU exit', secs(t.exitMs)],
+    ...(b.phases ? ([['QEMU start → first reproducer', `${secs(b.phases.toFirstReproMs)} <span class="dim">(${escapeHtml(phasesText(b.phases))}${b.phases.furtherSetups.length ? `; further setups ${b.phases.furtherSetups.map((f) => secs(f.ms)).join(', ')}` : ''})</span>`]] as [string, string][]) : []),
     ['guest kernel', b.guestRelease ? text(b.guestRelease, o.maxCell) : '–'],
     ['runs', String(b.items.length)],
     ['logs', `${text(b.consoleLog, 80)}, ${text(b.agentLog, 80)}`],

@@ -15,7 +15,17 @@ const status = z.enum(['pass', 'fail', 'skip', 'error', 'timeout', 'hung', 'cras
 // function inlined at the next frame's address, which addr2line -i names.
 const frame = z.object({ fn: str, offset: str.optional(), file: str.optional(), line: num.optional(), inlined: z.boolean().optional() });
 const stepFinding = z.object({ kind: str, title: str, corrupted: z.boolean(), line: num, allowed: z.boolean() });
-const timings = z.object({ helloMs: num.optional(), readyMs: num.optional(), firstStepMs: num.optional(), firstReproMs: num.optional(), byeMs: num.optional(), exitMs: num });
+const timings = z.object({ spawnMs: num.optional(), firstConsoleMs: num.optional(), helloMs: num.optional(), readyMs: num.optional(), firstStepMs: num.optional(), firstReproMs: num.optional(), byeMs: num.optional(), exitMs: num });
+
+const bootPhases = z.object({
+  clock: z.enum(['host', 'icount']),
+  firstLine: str.optional(),
+  phases: z.array(z.object({ name: str, ms: num.optional(), guestMs: num.optional() })),
+  toFirstReproMs: num.optional(),
+  furtherSetups: z.array(z.object({ group: str, ms: num })),
+  spawnMs: num,
+  host: z.object({ firstByteMs: num.optional(), console: z.record(str, num), agent: z.record(str, num) }).optional(),
+});
 
 const base = { v: z.literal(EVENT_VERSION), at: str };
 
@@ -114,6 +124,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     qemuStderr: str,
     timings,
     warnings: z.array(str),
+    /** Where the boot's time went, QEMU start to the first reproducer (results/boot-phases.ts); absent in older logs. */
+    phases: bootPhases.optional(),
   }),
   z.object({ ...base, type: z.literal('run-ended'), status: z.enum(['completed', 'interrupted', 'failed']), reason: str, phases: z.record(str, num) }),
 ]);

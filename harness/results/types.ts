@@ -4,6 +4,7 @@
 import type { Variant } from '../plan/plan.ts';
 import type { ScenarioOverrides } from '../scenario/overrides.ts';
 import type { KernelRecord } from './events.ts';
+import type { BootPhases } from './boot-phases.ts';
 
 export type { KernelRecord } from './events.ts';
 export const SUMMARY_SCHEMA = 2;
@@ -81,7 +82,9 @@ export interface BootRecord {
   qemuExitCode: number | null;
   qemuSignal: string | null;
   qemuStderr: string;
-  timings: { helloMs?: number; readyMs?: number; firstStepMs?: number; firstReproMs?: number; byeMs?: number; exitMs: number };
+  timings: { spawnMs?: number; firstConsoleMs?: number; helloMs?: number; readyMs?: number; firstStepMs?: number; firstReproMs?: number; byeMs?: number; exitMs: number };
+  /** Where the boot's time went (results/boot-phases.ts); absent in older runs. */
+  phases?: BootPhases | undefined;
   consoleLog: string;
   agentLog: string;
   guestRelease?: string;

@@ -138,6 +138,7 @@ export class RunView {
         if (e.end !== 'aborted') for (const k of [...this.began.keys()]) if (k.startsWith(`${e.boot} `)) this.began.delete(k);
         const b = this.boot(e.boot);
         Object.assign(b, { end: e.end, qemuExitCode: e.qemuExitCode, qemuSignal: e.qemuSignal, qemuStderr: e.qemuStderr, timings: e.timings });
+        if (e.phases) b.phases = e.phases;
         b.warnings.push(...e.warnings);
         return;
       }
