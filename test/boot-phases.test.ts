@@ -80,3 +80,12 @@ test('a monolithic kernel (no modules): module loading is undefined, not 0', (t)
   t.is(p.phases.find((x) => x.name === 'modules + plan')?.ms, 2);
   t.truthy(got);
 });
+
+test('debug kernel: printk comes first (no EDD probe), so firmware and decompress are one phase; no modules', (t) => {
+  const { got } = replay(join(DATA, 'debug-6.12-monolithic'));
+  t.regex(got.firstLine ?? '', /Linux version/);
+  t.is(got.phases.find((p) => p.name === 'firmware')?.ms, undefined);
+  t.is(got.phases.find((p) => p.name === 'decompress')?.ms, undefined);
+  t.truthy(got.phases.find((p) => p.name === 'firmware + decompress')?.ms);
+  t.is(got.phases.find((p) => p.name === 'modules')?.ms, undefined);
+});
