@@ -12,7 +12,7 @@ import { UserError } from '../util/errors.ts';
 import { ensureHostTools, which } from '../host/tools.ts';
 import type { Kernel } from '../kernel/types.ts';
 import { writeCpio, type CpioEntry } from './cpio.ts';
-import { sharedLibraries } from './ldd.ts';
+import { cachedSharedLibraries } from './ldd.ts';
 import { GUEST_MODULES, moduleLoadOrder, moduleName, parseModulesDep } from './modules.ts';
 
 /** Host tools the guest agent calls; copied with their shared libraries. */
@@ -46,7 +46,7 @@ async function toolFiles(): Promise<FileInput[]> {
     if (!p) throw new UserError(`host tool ${tool} not found`);
     const real = await realpath(p);
     files.set(`/usr/sbin/${tool}`, { guest: `/usr/sbin/${tool}`, host: real, mode: 0o755 });
-    for (const lib of await sharedLibraries(real)) {
+    for (const lib of await cachedSharedLibraries(real)) {
       files.set(lib, { guest: lib, host: await realpath(lib), mode: 0o755 });
     }
   }

@@ -1,5 +1,8 @@
 // Host binaries copied into the guest need their shared libraries at the same paths.
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
+import { cacheRoot } from '../util/paths.ts';
 
 /** Absolute library paths from ldd output (the vDSO has no file and is skipped). */
 export function parseLdd(text: string): string[] {
@@ -17,4 +20,49 @@ export async function sharedLibraries(binary: string): Promise<string[]> {
   const r = await execa('ldd', [binary], { reject: false });
   if (/not a dynamic executable/.test(r.stdout + r.stderr)) return [];
   return parseLdd(r.stdout);
+}
+
+// ldd runs the dynamic loader once per binary: ~20 ms each, about 100 ms of every warm run's
+// image check for the guest tools. Its answer is kept per binary and reused while the binary and
+// every library it named are unchanged (path, size, mtime); a changed library asks ldd again,
+// since an upgraded library can bring new dependencies of its own.
+interface LddEntry {
+  fp: string;
+  libs: { path: string; fp: string }[];
+}
+
+function fileFingerprint(p: string): string | undefined {
+  const s = statSync(p, { throwIfNoEntry: false });
+  return s ? `${s.size}:${s.mtimeMs}` : undefined;
+}
+
+function lddCacheFile(): string {
+  return join(cacheRoot(), 'ldd.json');
+}
+
+function readLddCache(): Record<string, LddEntry> {
+  try {
+    return JSON.parse(readFileSync(lddCacheFile(), 'utf8')) as Record<string, LddEntry>;
+  } catch {
+    return {};
+  }
+}
+
+/** sharedLibraries(), answered from the cache while nothing it depends on changed. */
+export async function cachedSharedLibraries(binary: string): Promise<string[]> {
+  const cache = readLddCache();
+  const hit = cache[binary];
+  if (hit && hit.fp === fileFingerprint(binary) && hit.libs.every((l) => l.fp === fileFingerprint(l.path))) return hit.libs.map((l) => l.path);
+  const libs = await sharedLibraries(binary);
+  const fp = fileFingerprint(binary);
+  const fps = libs.map((path) => ({ path, fp: fileFingerprint(path) }));
+  if (fp !== undefined && fps.every((l) => l.fp !== undefined)) {
+    // Whole file then rename: concurrent runs see one answer or the other, never half of one.
+    const next = { ...readLddCache(), [binary]: { fp, libs: fps as LddEntry['libs'] } };
+    mkdirSync(cacheRoot(), { recursive: true });
+    const tmp = `${lddCacheFile()}.${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(next));
+    renameSync(tmp, lddCacheFile());
+  }
+  return libs;
 }
