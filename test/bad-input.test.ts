@@ -188,7 +188,7 @@ const cases: Case[] = [
   // Kernels given to `run`.
   { name: 'unknown Debian kernel series', args: run(`${B}/good.yaml`, '--kernel', 'debian:5.10'), expect: plain("unknown Debian kernel series '5\\.10' \\(known: debian:6\\.1, debian:6\\.12\\)") },
   { name: 'unrecognised kernel spec', args: run(`${B}/good.yaml`, '--kernel', 'linux-latest'), expect: plain("unrecognised kernel spec 'linux-latest'") },
-  { name: 'bzImage that does not exist', args: run(`${B}/good.yaml`, '--kernel', '/nonexistent/bzImage'), expect: plain('kernel image not found: /nonexistent/bzImage') },
+  { name: 'bzImage that does not exist', args: run(`${B}/good.yaml`, '--kernel', '/nonexistent/bzImage'), expect: plain('kernel image not found: /nonexistent/bzImage'), progress: true },
   { name: 'file that is not a bzImage', args: run(`${B}/good.yaml`, '--kernel', `${B}/not-a-kernel/bzImage`), expect: plain('\\S*test/data/bad-input/not-a-kernel/bzImage is not an x86 bzImage') },
   {
     name: 'run with a kernel whose patch does not apply stops before building',

@@ -33,7 +33,7 @@ test('a night with a new finding title alerts first and exits 1; a quiet first n
   const h = await daxlab(['history', 'truncate.p50', '--kernel', 'deb', '--db', db]);
   t.is(h.exitCode, 0, String(h.all));
   t.regex(String(h.stdout), /^deb\/tl-one:ext4-dax=always truncate\.p50 \(2 nights\)\nnight +run +release +value +boots/);
-  t.is(String(h.stdout).split('\n').filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d +\d{8}-\d{6}-[0-9a-f]{6} +6\.12\.117\+deb12-amd64 +\S+ us +1$/.test(l)).length, 2, String(h.stdout));
+  t.is(String(h.stdout).split('\n').filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d +\d{8}-\d{6}-[0-9a-f]{6} +6\.12\.\d+\+deb12-amd64 +\S+ us +1$/.test(l)).length, 2, String(h.stdout));
   const typo = await daxlab(['history', 'truncate.p05', '--db', db]);
   t.is(typo.exitCode, 2);
   t.regex(String(typo.stderr), /no series of metric 'truncate\.p05' in sqlite:.* \(did you mean 'truncate\.p50'\?\)$/m);
