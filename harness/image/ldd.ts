@@ -1,7 +1,8 @@
 // Host binaries copied into the guest need their shared libraries at the same paths.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { writeFileAtomicSync } from '../util/atomic.ts';
 import { cacheRoot } from '../util/paths.ts';
 
 /** Absolute library paths from ldd output (the vDSO has no file and is skipped). */
@@ -57,12 +58,7 @@ export async function cachedSharedLibraries(binary: string): Promise<string[]> {
   const fp = fileFingerprint(binary);
   const fps = libs.map((path) => ({ path, fp: fileFingerprint(path) }));
   if (fp !== undefined && fps.every((l) => l.fp !== undefined)) {
-    // Whole file then rename: concurrent runs see one answer or the other, never half of one.
-    const next = { ...readLddCache(), [binary]: { fp, libs: fps as LddEntry['libs'] } };
-    mkdirSync(cacheRoot(), { recursive: true });
-    const tmp = `${lddCacheFile()}.${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(next));
-    renameSync(tmp, lddCacheFile());
+    writeFileAtomicSync(lddCacheFile(), JSON.stringify({ ...readLddCache(), [binary]: { fp, libs: fps as LddEntry['libs'] } }));
   }
   return libs;
 }

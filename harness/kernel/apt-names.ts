@@ -4,9 +4,10 @@
 // `apt-get update`. The answer is kept with a fingerprint of the package lists (names, sizes,
 // mtimes of /var/lib/apt/lists and the sources) and reused while the fingerprint holds.
 import { readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { writeFileAtomicSync } from '../util/atomic.ts';
 import { cacheRoot } from '../util/paths.ts';
 
 const PREFIX = 'linux-image-';
@@ -58,11 +59,7 @@ export async function aptKernelPackageNames(): Promise<string[]> {
   const { stdout, exitCode } = await execa('apt-cache', ['pkgnames', PREFIX], { reject: false });
   const names = stdout.split('\n').filter((n) => n.startsWith(PREFIX));
   if (fp !== undefined && exitCode === 0) {
-    // Written whole then renamed: a concurrent run reads the old answer or the new one.
-    await mkdir(cacheRoot(), { recursive: true });
-    const tmp = `${cacheFile()}.${process.pid}`;
-    await writeFile(tmp, JSON.stringify({ fingerprint: fp, names } satisfies Cached));
-    await rename(tmp, cacheFile());
+    writeFileAtomicSync(cacheFile(), JSON.stringify({ fingerprint: fp, names } satisfies Cached));
   }
   return names;
 }
