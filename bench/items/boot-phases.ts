@@ -8,7 +8,7 @@ import { readEventLog } from '../../harness/results/event-log.ts';
 import type { BootPhases } from '../../harness/results/boot-phases.ts';
 import { DAXLAB, makeTempDir, removeTempDir, ROOT } from '../lib/daxrun.ts';
 import type { BenchItem, BenchOptions, BenchRow } from '../lib/item.ts';
-import { median } from '../lib/timing.ts';
+import { sampleRow } from '../lib/timing.ts';
 
 async function oneRun(o: BenchOptions): Promise<BootPhases[]> {
   const tmp = makeTempDir('daxlab-bench-phases-');
@@ -25,10 +25,7 @@ async function oneRun(o: BenchOptions): Promise<BootPhases[]> {
 }
 
 function row(metric: string, xs: number[], note?: string): BenchRow {
-  const r: BenchRow = { metric, value: xs.length ? median(xs) : NaN, unit: 's', n: xs.length, min: Math.min(...xs), max: Math.max(...xs) };
-  if (!xs.length) Object.assign(r, { min: NaN, max: NaN });
-  if (note !== undefined) r.note = note;
-  return r;
+  return sampleRow(metric, xs, 's', note !== undefined ? { note } : {});
 }
 
 const NOTES: Record<string, string> = {

@@ -16,7 +16,7 @@ import type { Scenario } from '../../harness/scenario/schema.ts';
 import { parseConsole } from '../floor/init.mjs';
 import { DAXLAB, isInterrupted, makeTempDir, removeTempDir, ROOT, type BenchSummary } from '../lib/daxrun.ts';
 import type { BenchItem, BenchOptions, BenchRow } from '../lib/item.ts';
-import { median, timeCommand, type Timed } from '../lib/timing.ts';
+import { median, sampleRow, timeCommand, type Timed } from '../lib/timing.ts';
 
 const SCENARIO_DIR = join(ROOT, 'scenarios', 'truncate-latency');
 const FS = 'ext4';
@@ -135,9 +135,7 @@ async function floorOnce(f: FloorInputs): Promise<Side> {
   return { wallMs: t.wallMs, cpuMs: t.cpuMs, qemuMs: r.qemuMs };
 }
 
-function row(metric: string, xs: readonly number[], unit: BenchRow['unit'], extra: Partial<BenchRow> = {}): BenchRow {
-  return { metric, value: median(xs), unit, n: xs.length, min: Math.min(...xs), max: Math.max(...xs), ...extra };
-}
+const row = sampleRow;
 
 function cpu(sides: readonly Side[]): Partial<BenchRow> {
   const xs = sides.flatMap((s) => (s.cpuMs === undefined ? [] : [s.cpuMs]));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildBundle, freshBundle } from '../../bin/cli-bundle.js';
 import { ROOT } from '../lib/daxrun.ts';
 import type { BenchItem, BenchOptions, BenchRow } from '../lib/item.ts';
-import { median, timeCommand, type Timed } from '../lib/timing.ts';
+import { median, sampleRow, timeCommand, type Timed } from '../lib/timing.ts';
 
 const CONSOLE_LOG = join('test', 'data', 'console', 'debian-6.12-sysrq-hung-panic.log');
 const TSX = { DAXLAB_TSX: '1' };
@@ -33,10 +33,7 @@ const CASES: Case[] = [
 ];
 
 function row(metric: string, xs: readonly number[], cpu: readonly number[], note?: string): BenchRow {
-  const r: BenchRow = { metric, value: median(xs), unit: 'ms', n: xs.length, min: Math.min(...xs), max: Math.max(...xs) };
-  if (cpu.length) r.cpuMs = median(cpu);
-  if (note !== undefined) r.note = note;
-  return r;
+  return sampleRow(metric, xs, 'ms', { ...(cpu.length ? { cpuMs: median(cpu) } : {}), ...(note !== undefined ? { note } : {}) });
 }
 
 async function run(o: BenchOptions): Promise<BenchRow[]> {

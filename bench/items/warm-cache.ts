@@ -10,7 +10,7 @@ import { readEventLog } from '../../harness/results/event-log.ts';
 import type { RunEvent } from '../../harness/results/events.ts';
 import { DAXLAB, makeTempDir, removeTempDir, ROOT } from '../lib/daxrun.ts';
 import type { BenchItem, BenchOptions, BenchRow } from '../lib/item.ts';
-import { median } from '../lib/timing.ts';
+import { sampleRow } from '../lib/timing.ts';
 
 const PHASES = [
   ['hostToolsMs', 'host tools check'],
@@ -60,9 +60,7 @@ async function warmRun(o: BenchOptions): Promise<WarmRun> {
 }
 
 function row(metric: string, xs: number[], note?: string): BenchRow {
-  const r: BenchRow = { metric, value: median(xs), unit: 'ms', n: xs.length, min: Math.min(...xs), max: Math.max(...xs) };
-  if (note !== undefined) r.note = note;
-  return r;
+  return sampleRow(metric, xs, 'ms', note !== undefined ? { note } : {});
 }
 
 async function run(o: BenchOptions): Promise<BenchRow[]> {

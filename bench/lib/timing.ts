@@ -6,6 +6,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { quantile } from '../../harness/stats/summary.ts';
+import type { BenchRow } from './item.ts';
 
 const GNU_TIME = '/usr/bin/time';
 
@@ -45,4 +46,10 @@ export function median(xs: readonly number[]): number {
 /** The 1-, 5- and 15-minute load averages, rounded: the noise floor of every timing here. */
 export function load(): number[] {
   return loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
+/** A bench row summarising samples `xs`: their median, min and max (NaN when there are none). */
+export function sampleRow(metric: string, xs: readonly number[], unit: BenchRow['unit'], extra: Partial<BenchRow> = {}): BenchRow {
+  const some = xs.length > 0;
+  return { metric, value: median(xs), unit, n: xs.length, min: some ? Math.min(...xs) : NaN, max: some ? Math.max(...xs) : NaN, ...extra };
 }
