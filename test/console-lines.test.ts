@@ -62,3 +62,12 @@ test('headers of kinds with no captured sample: recognised, with stable title wo
     t.is(matchHeader(quiet), undefined, quiet);
   }
 });
+
+test('the printk timestamp as a number, with or without a caller id; none when untimed', (t) => {
+  t.is(splitLine('[    5.850863] Run /init as init process').timeS, 5.850863);
+  const withCaller = splitLine('[    2.000100][    T1] Run /init as init process');
+  t.is(withCaller.timeS, 2.0001);
+  t.is(withCaller.text, 'Run /init as init process');
+  t.is(splitLine('[    T1] Run /init as init process').timeS, undefined);
+  t.is(splitLine('Probing EDD (edd=off to disable)... ok').timeS, undefined);
+});

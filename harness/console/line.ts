@@ -10,6 +10,8 @@ export interface ConsoleLine {
   raw: string;
   /** The line had a `[   12.345678]` timestamp (printk.time on). */
   timed: boolean;
+  /** That timestamp, in seconds since the kernel's clock started. */
+  timeS?: number;
   /** printk caller id (`T123` task, `C1` CPU) when CONFIG_PRINTK_CALLER is on. */
   caller?: string;
 }
@@ -39,6 +41,7 @@ export function splitLine(input: string): ConsoleLine {
     if (close > 1 && close <= 3 && isDigits(raw, 1, close)) i = close + 1;
   }
   let timed = false;
+  let timeS = 0;
   let caller: string | undefined;
   for (let round = 0; round < 2 && raw.charCodeAt(i) === 0x5b /* [ */; round++) {
     const close = raw.indexOf(']', i);
@@ -52,12 +55,14 @@ export function splitLine(input: string): ConsoleLine {
     } else {
       if (timed || !isTimestamp(raw, j, close)) break;
       timed = true;
+      timeS = Number(raw.slice(j, close));
     }
     i = close + 1;
   }
   if (i === 0) return { text: raw, raw, timed };
   if (raw.charCodeAt(i) === 0x20) i++;
   const out: ConsoleLine = { text: raw.slice(i), raw, timed };
+  if (timed) out.timeS = timeS;
   if (caller !== undefined) out.caller = caller;
   return out;
 }

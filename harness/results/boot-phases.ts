@@ -19,6 +19,7 @@
 // ("firmware + decompress"), it never gets an invented number. guestMs: the same span on the
 // kernel's printk clock, where both ends have one.
 import type { AgentEvent } from '../agent/protocol.ts';
+import { splitLine } from '../console/line.ts';
 
 export interface BootPhase {
   /** firmware, decompress, kernel, agent, modules, plan, a setup step's label, or several joined by " + ". */
@@ -55,7 +56,6 @@ export interface StepInfo {
   group: string;
 }
 
-const PRINTK = /^\[\s*(\d+)\.(\d+)\] (.*)$/;
 const SETUP_TEXT = /^(Probing EDD|early console in (setup code|extract_kernel)|Decompressing Linux|Parsing ELF|Booting the kernel|No EFI environment)/;
 
 /** Collects what the phases need while a boot runs (or from its logs read back). */
@@ -79,10 +79,11 @@ export class BootClock {
       this.firstLine = t.slice(0, 120);
       this.firstByteMs = ms;
     }
-    const m = PRINTK.exec(t);
-    if (!m) return;
-    const guest = Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000;
-    const body = m[3] ?? '';
+    // The console parser's own split: a printk caller id (`[    T1]`) after the time is allowed.
+    const l = splitLine(t);
+    if (l.timeS === undefined) return;
+    const guest = l.timeS * 1000;
+    const body = l.text;
     if (ms !== undefined && guest > 0 && ms - guest < (this.offset ?? Infinity)) {
       this.offset = ms - guest;
       this.offsetLine = [this.lines, ms];
