@@ -57,3 +57,42 @@ test('destructive scenarios run alone, after every shared item', (t) => {
   t.deepEqual(nextBootBatch(rest).map((i) => i.key), ['k/teardown:ext4:always:r1']);
   t.is(nextBootBatch(rest.slice(1)).length, 1);
 });
+
+test('a pmem template replaces create-namespace and the first mkfs with one check step that can fall back', (t) => {
+  const items = workItems('k', [scenario({ repetitions: 1 })], new Map());
+  const plan = planBoot(items, { pmemBytes: 1024 ** 3, template: 'ext4' });
+  const labels = plan.steps.map((s) => s.label);
+  t.is(plan.template, 'ext4');
+  t.deepEqual(labels.slice(0, 3), ["fsdax namespace + mkfs ext4 from the host's pmem template", 'mount ext4 dax=always', 'k/tl:ext4:always:r1']);
+  t.false(labels.includes('create fsdax namespace'));
+  t.is(labels.filter((l) => l.startsWith('mkfs ')).length, 3, 'every later group still runs mkfs in the guest');
+  // The check is a shell case on pmem0's parent device; the fallback is the usual two commands.
+  const script = plan.steps[0]?.argv[2] ?? '';
+  t.deepEqual(plan.steps[0]?.argv.slice(0, 2), ['sh', '-c']);
+  t.regex(script, /readlink \/sys\/block\/pmem0\/device/);
+  t.regex(script, /\*\/pfn\*\) echo "pmem0: fsdax on/);
+  t.regex(script, /pmem0 was not fsdax at boot .*>&2; ndctl create-namespace -f -e namespace0\.0 -m fsdax -a 2M >\/dev\/null && mkfs\.ext4 -F -q -b 4096 \/dev\/pmem0 ;;/);
+  // A template of another filesystem than the first group's is not used.
+  const other = planBoot(items, { pmemBytes: 1024 ** 3, template: 'xfs' });
+  t.is(other.template, undefined);
+  t.is(other.steps[0]?.label, 'create fsdax namespace');
+});
+
+test('a filesystem module set is inserted right before the first group that needs it', (t) => {
+  const items = workItems('k', [scenario({ repetitions: 1 })], new Map());
+  const plan = planBoot(items, { pmemBytes: 1024 ** 3, moduleFs: ['ext4', 'xfs'] });
+  t.deepEqual(plan.startFs, ['ext4']);
+  const labels = plan.steps.map((s) => s.label);
+  t.is(labels.filter((l) => l === 'insmod xfs').length, 1);
+  t.is(labels.indexOf('insmod xfs') + 1, labels.indexOf('mkfs xfs'), 'just before the first xfs mkfs');
+  t.true(labels.indexOf('insmod xfs') > labels.indexOf('umount ext4'));
+  const step = plan.steps.find((s) => s.label === 'insmod xfs');
+  t.like(step, { kind: 'setup', group: 'xfs-dax=always', loads: 'xfs' });
+  t.deepEqual(step?.argv.slice(-2), ['insmod', '/daxlab/modules-xfs.list']);
+  // A monolithic kernel, or a scratch disk (ext4 at the start): no insmod step for ext4.
+  t.false(planBoot(items, { pmemBytes: 1024 ** 3 }).steps.some((s) => s.loads));
+  const xfsFirst = workItems('k', [scenario({ repetitions: 1, filesystems: ['xfs', 'ext4'], scratch: true })], new Map());
+  const p2 = planBoot(xfsFirst, { pmemBytes: 1024 ** 3, moduleFs: ['ext4', 'xfs'] });
+  t.deepEqual(p2.startFs.sort(), ['ext4', 'xfs']);
+  t.false(p2.steps.some((s) => s.loads));
+});

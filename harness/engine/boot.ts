@@ -4,7 +4,7 @@
 import type { AgentEvent } from '../agent/protocol.ts';
 import { overlayArchive } from '../image/initramfs.ts';
 import { modulesForGroups, type ModuleGroup } from '../image/modules.ts';
-import { agentScript, type BootPlan, type BootStep, type WorkItem } from '../plan/plan.ts';
+import { agentScript, moduleListPath, NAMESPACE_LABEL, TEMPLATE_FALLBACK, templateLabel, type BootPlan, type BootStep, type WorkItem } from '../plan/plan.ts';
 import { runGuest, type GuestOutcome } from '../qemu/guest.ts';
 import { stepFindings, whereInBoot, withFindingVerdict } from '../results/findings.ts';
 import { parseReproOutput } from '../results/output.ts';
@@ -15,6 +15,7 @@ import { decodeReports } from '../console/symbolizer.ts';
 import { StepMonitors } from '../monitor/collect.ts';
 import { BootClock, phasesText } from '../results/boot-phases.ts';
 import { BootConsole, type BootArtifact } from './boot-console.ts';
+import { forgetTemplate, harvestInfoBlock, type PmemTemplate } from './pmem-template.ts';
 import type { RunRecorder } from './recorder.ts';
 import type { GuestSettings, PreparedKernel, ProgressFn } from './types.ts';
 
@@ -34,6 +35,8 @@ export interface BootArgs {
   signal: AbortSignal;
   /** Steps recorded so far in the whole run, for "[done/total]". */
   counter: { done: number; total: number };
+  /** The NVDIMM starts from this pmem template (the plan was made with `template`). */
+  template?: PmemTemplate | undefined;
 }
 
 export interface BootResult {
@@ -64,10 +67,22 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const lines = new Map<number, StepLines>();
   const monitors = new Map<number, StepMonitors>();
   const neededBins = new Set(plan.steps.flatMap((s) => (s.item ? [s.item.scenario] : [])));
-  const groups: ModuleGroup[] = ['pmem', ...new Set(plan.steps.flatMap((s) => (s.item ? [s.item.variant.fs] : [])))];
+  // Modules of filesystems with an `insmod` step go in lists of their own, each without what an
+  // earlier list already inserted.
+  const late = plan.steps.flatMap((s) => (s.loads ? [s.loads] : []));
+  const groups: ModuleGroup[] = ['pmem', ...new Set(plan.steps.flatMap((s) => (s.item && !late.includes(s.item.variant.fs) ? [s.item.variant.fs] : [])))];
   if (plan.scratchBytes > 0) groups.push('scratch');
-  const modules = modulesForGroups(pk.image.modules, pk.image.moduleDeps, groups).map((m) => pk.image.moduleFiles[m] ?? m);
-  const overlay = overlayArchive(agentScript(plan), [...a.binaries].filter(([id]) => neededBins.has(id)).map(([, b]) => b), modules);
+  const file = (m: string): string => pk.image.moduleFiles[m] ?? m;
+  const modules = modulesForGroups(pk.image.modules, pk.image.moduleDeps, groups);
+  const laterModules: Record<string, string[]> = {};
+  const inserted = new Set(modules);
+  for (const fs of late) {
+    groups.push(fs);
+    const more = modulesForGroups(pk.image.modules, pk.image.moduleDeps, groups).filter((m) => !inserted.has(m));
+    for (const m of more) inserted.add(m);
+    laterModules[moduleListPath(fs)] = more.map(file);
+  }
+  const overlay = overlayArchive(agentScript(plan), [...a.binaries].filter(([id]) => neededBins.has(id)).map(([, b]) => b), modules.map(file), laterModules);
   const items = plan.steps.flatMap((s) => (s.item ? [s.item.key] : []));
   const consoleLog = `console-${boot}.log`;
   const agentLog = `agent-${boot}.log`;
@@ -100,6 +115,12 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const setupEnded = (step: BootStep, status: 'done' | 'timeout' | 'hung' | 'skipped', exitCode: number | null, ms: number, output: string[]): void => {
     rec.emit({ type: 'setup-ended', boot, n: step.n, label: step.label, group: step.group, status, exitCode, ms, output });
   };
+  // The kernel's info block is worth keeping after a create-namespace that worked, unless a
+  // destructive item (namespace teardown) shares the boot.
+  const templateStep = a.template ? templateLabel(a.template.fs) : undefined;
+  let harvest = false;
+  let dropping: Promise<void> | undefined;
+  const canHarvest = !a.template && !plan.steps.some((s) => s.item?.ownBoot);
 
   const onEvent = (ev: AgentEvent, atMs: number): void => {
     clock.agentEvent(ev, atMs);
@@ -155,7 +176,14 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
       const l = lines.get(ev.step) ?? { out: [], err: [] };
       if (step.kind !== 'repro' || !step.item) {
         const ok = ev.status === 'done' && ev.exitCode === 0;
-        setupEnded(step, ev.status, ev.exitCode, ev.ms, ok ? [] : [...l.err, ...l.out].slice(0, 50));
+        if (ok && canHarvest && step.label === NAMESPACE_LABEL) harvest = true;
+        const fellBack = step.label === templateStep && l.err.some((x) => x.startsWith(TEMPLATE_FALLBACK));
+        if (fellBack) {
+          log(`boot ${boot}: the pmem template did not come up as fsdax; the guest made the namespace and filesystem itself, and the template is dropped`);
+          if (a.template) dropping = forgetTemplate(pk, plan.pmemBytes, a.template).catch(() => undefined);
+        }
+        // The template step's one line says how the filesystem was made: kept even when it worked.
+        setupEnded(step, ev.status, ev.exitCode, ev.ms, ok && step.label !== templateStep ? [] : [...l.err, ...l.out].slice(0, 50));
         if (!ok && step.kind === 'setup') {
           const first = l.err.find((x) => x.trim()) ?? l.out.find((x) => x.trim()) ?? '';
           failedSetup.set(step.group, `${step.label} ${ev.status === 'done' ? `exited ${ev.exitCode}` : ev.status}${first ? `: ${first.slice(0, 200)}` : ''}`);
@@ -223,10 +251,16 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
       }
     },
     onSpawn: (argv) => {
-      rec.emit({ type: 'boot-started', boot, kernel: pk.name, items, argv, consoleLog, agentLog });
+      const t = a.template;
+      const pmem = t ? { how: 'template' as const, template: t.key, fs: t.fs, made: t.made } : { how: 'guest' as const, made: 'ndctl create-namespace and mkfs in the guest' };
+      rec.emit({ type: 'boot-started', boot, kernel: pk.name, items, argv, consoleLog, agentLog, pmem });
       a.progress({ kind: 'boot', boot, kernel: pk.name, phase: 'started', detail: `${items.length} runs` });
     },
     signal,
+    pmemImage: a.template?.image,
+    afterExit: async (nv) => {
+      if (harvest) await harvestInfoBlock(pk, plan.pmemBytes, nv).then((info) => info && log(`boot ${boot}: kept the kernel's fsdax info block (data at ${info.dataoff}): later boots of ${pk.name} start from a pmem template`));
+    },
   });
   if (outcome.logWriteError) {
     warnings.push(`log not written completely: ${outcome.logWriteError}`);
@@ -278,12 +312,13 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const phases =
     t.spawnMs === undefined
       ? undefined
-      : clock.phases({ spawnMs: t.spawnMs, firstByteMs: t.firstConsoleMs, clock: g.clock === 'icount' && tcg ? 'icount' : 'host', steps: plan.steps.map((s) => ({ n: s.n, kind: s.kind, label: s.label, group: s.group })), modules: modules.length });
+      : clock.phases({ spawnMs: t.spawnMs, firstByteMs: t.firstConsoleMs, clock: g.clock === 'icount' && tcg ? 'icount' : 'host', steps: plan.steps.map((s) => ({ n: s.n, kind: s.kind, label: s.label, group: s.group, loads: s.loads })), modules: modules.length });
   rec.emit({ type: 'boot-ended', boot, end: outcome.end, qemuExitCode: outcome.qemuExitCode, qemuSignal: outcome.qemuSignal, qemuStderr: outcome.qemuStderr, timings: outcome.timings, warnings, ...(phases ? { phases } : {}) });
   if (phases?.toFirstReproMs !== undefined) log(`boot ${boot}: QEMU start to first reproducer ${(phases.toFirstReproMs / 1000).toFixed(2)}s: ${phasesText(phases)}`);
   const sec = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
   const detail = `${outcome.end} after ${sec(t.exitMs)} (agent up ${t.helloMs !== undefined ? sec(t.helloMs) : 'never'}, first step ${sec(t.firstStepMs)})`;
   log(`boot ${boot}: ${detail}`);
   a.progress({ kind: 'boot', boot, kernel: pk.name, phase: 'ended', detail });
+  await dropping;
   return { outcome, panic: console.lastPanic, artifacts: console.artifacts, recorded: ended.size };
 }

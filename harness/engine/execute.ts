@@ -2,7 +2,9 @@
 // pending work item has a result, the run is cancelled, or a kernel cannot boot at all. A guest
 // that dies mid-step costs that step only; what is left runs in a fresh boot. Everything it learns
 // goes to the recorder as events; it never exits the process.
-import { planBoot, sameBoot, shareForGuest, type WorkItem } from '../plan/plan.ts';
+import { firstFilesystem, planBoot, sameBoot, shareForGuest, type WorkItem } from '../plan/plan.ts';
+import { modulesForGroups } from '../image/modules.ts';
+import { pmemTemplate } from './pmem-template.ts';
 import type { GuestOutcome } from '../qemu/guest.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { bootOnce, errorStepEvent, type BootResult } from './boot.ts';
@@ -112,11 +114,23 @@ export async function execute(o: ExecuteOptions): Promise<ExecuteResult> {
           break;
         }
         const batch = shareForGuest(avail.filter((i) => i.kernel === pk.name && sameBoot(i, first)), o.concurrency - running);
-        const plan = planBoot(batch, { pmemBytes: Math.max(...batch.map((i) => scenarioById.get(i.scenario)?.pmemBytes ?? 1024 ** 3)) });
+        const pmemBytes = Math.max(...batch.map((i) => scenarioById.get(i.scenario)?.pmemBytes ?? 1024 ** 3));
         const boot = nextBoot++;
         for (const i of batch) inFlight.add(i.key);
         running++;
-        bootOnce({ rec, plan, bootIndex: boot, kernel: pk, guest: o.guest, binaries: o.binaries, allowFor: (id) => scenarioById.get(id)?.allowFindings ?? [], progress: o.progress, signal, counter })
+        // Filesystems that are modules on this kernel: their insmod can wait for their first group.
+        const moduleFs = (['ext4', 'xfs'] as const).filter((fs) => modulesForGroups(pk.image.modules, pk.image.moduleDeps, [fs]).length > 0);
+        let plan = planBoot(batch, { pmemBytes, moduleFs });
+        const start = async (): Promise<BootResult> => {
+          const fs = firstFilesystem(batch);
+          const template = o.guest.pmemTemplate !== false && fs ? await pmemTemplate(pk, pmemBytes, fs) : undefined;
+          if (template) {
+            plan = planBoot(batch, { pmemBytes, moduleFs, template: template.fs });
+            if (template.built) log(`boot ${boot}: made a pmem template (${template.made})`);
+          }
+          return bootOnce({ rec, plan, bootIndex: boot, kernel: pk, guest: o.guest, binaries: o.binaries, allowFor: (id) => scenarioById.get(id)?.allowFindings ?? [], progress: o.progress, signal, counter, template });
+        };
+        start()
           .then((r) => settle(pk, batch, plan, boot, r))
           .catch(fail)
           .finally(() => {

@@ -22,6 +22,11 @@ export interface PreparedKernel {
 export interface GuestSettings {
   cpus: number;
   memBytes: number;
+  /**
+   * Boots after the first of a kernel and NVDIMM size start from a pmem template (namespace and
+   * the first group's filesystem made before the boot; engine/pmem-template.ts). Default on.
+   */
+  pmemTemplate?: boolean | undefined;
   /** qboot skips most of SeaBIOS's work (~3 s a boot under TCG); seabios is QEMU's default. */
   firmware: 'qboot' | 'seabios';
   bootTimeoutS?: number | undefined;

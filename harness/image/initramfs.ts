@@ -142,12 +142,18 @@ export async function buildGuestImage(kernel: Kernel, log: (s: string) => void):
 }
 
 /** Per-boot archive: the plan, the modules to load (files in /lib/modules), and the reproducers. */
-export function overlayArchive(planScript: string, binaries: { name: string; data: Buffer }[], moduleFiles: string[] = []): Buffer {
+/**
+ * `moduleFiles` are inserted by the agent before the plan; `laterModules` (guest path of a list ->
+ * module files) are read by the plan's `insmod` steps.
+ */
+export function overlayArchive(planScript: string, binaries: { name: string; data: Buffer }[], moduleFiles: string[] = [], laterModules: Record<string, string[]> = {}): Buffer {
+  const list = (files: string[]): Buffer => Buffer.from(files.map((f) => f + '\n').join(''));
   const entries: CpioEntry[] = [
     { type: 'dir', path: '/daxlab' },
     { type: 'dir', path: '/daxlab/bin' },
     { type: 'file', path: '/daxlab/plan.sh', data: Buffer.from(planScript), mode: 0o644 },
-    { type: 'file', path: '/daxlab/modules.list', data: Buffer.from(moduleFiles.map((f) => f + '\n').join('')), mode: 0o644 },
+    { type: 'file', path: '/daxlab/modules.list', data: list(moduleFiles), mode: 0o644 },
+    ...Object.entries(laterModules).map(([path, files]): CpioEntry => ({ type: 'file', path, data: list(files), mode: 0o644 })),
     ...binaries.map((b): CpioEntry => ({ type: 'file', path: `/daxlab/bin/${b.name}`, data: b.data, mode: 0o755 })),
   ];
   return writeCpio(entries);

@@ -116,10 +116,16 @@ export interface BootStep {
   timeoutS: number;
   group: string;
   item?: WorkItem;
+  /** An `insmod` step: the filesystem whose modules (moduleListPath) it inserts. */
+  loads?: Filesystem;
 }
 
 export interface BootPlan {
   pmemBytes: number;
+  /** Filesystems whose modules the agent inserts before the plan; the others have an `insmod` step. */
+  startFs: Filesystem[];
+  /** The NVDIMM starts from a pmem template holding this filesystem (planBoot's `template`). */
+  template?: Filesystem | undefined;
   scratchBytes: number;
   /** Throttle of the scratch disk (widens DMA windows); the lowest any item asks for. */
   scratchIops?: number | undefined;
@@ -133,16 +139,57 @@ export const PMEM_DEV = '/dev/pmem0';
 export const SCRATCH_DEV = '/dev/vda';
 const SETUP_TIMEOUT_S = 300; // mkfs of a large pmem under TCG is slow; a hang is still caught
 
+/** How the guest makes its fsdax namespace; a pmem template is valid only for these words. */
+export const NAMESPACE_ARGV = ['ndctl', 'create-namespace', '-f', '-e', 'namespace0.0', '-m', 'fsdax', '-a', '2M'];
+export const NAMESPACE_LABEL = 'create fsdax namespace';
+
+/** The setup step of a boot whose NVDIMM starts from a pmem template (harness/engine/pmem-template.ts). */
+export function templateLabel(fs: Filesystem): string {
+  return `fsdax namespace + mkfs ${fs} from the host's pmem template`;
+}
+/** First words of what that step prints on stderr when the template did not take. */
+export const TEMPLATE_FALLBACK = 'pmem0 was not fsdax at boot';
+
+/**
+ * The template step: pmem0 must have come up claimed by a pfn device (fsdax, from the template's
+ * info block). If it did not, the step makes the namespace and the filesystem the usual way, so
+ * the group still starts on a fresh filesystem, and says so.
+ */
+function templateArgv(fs: Filesystem): string[] {
+  const sh = (argv: string[]): string => argv.map(shQuote).join(' ');
+  const script = [
+    'd=$(readlink /sys/block/pmem0/device 2>/dev/null);',
+    'case $d in',
+    `*/pfn*) echo "pmem0: fsdax on \${d##*/}, ${fs} made on the host" ;;`,
+    `*) echo "${TEMPLATE_FALLBACK} (\${d:-no pmem0}): making the namespace and the filesystem here" >&2;`,
+    `${sh(NAMESPACE_ARGV)} >/dev/null && ${sh(mkfsArgv(fs, PMEM_DEV))} ;;`,
+    'esac',
+  ].join(' ');
+  return ['sh', '-c', script];
+}
+
 export function mkfsArgv(fs: Filesystem, dev: string): string[] {
   // xfs DAX needs a 4 KiB block size; reflink and DAX are not allowed together on older kernels.
   return fs === 'ext4' ? ['mkfs.ext4', '-F', '-q', '-b', '4096', dev] : ['mkfs.xfs', '-f', '-q', '-b', 'size=4096', '-m', 'reflink=0', dev];
 }
 
+/** Guest path of the module list an `insmod FS` step reads (written by the boot, engine/boot.ts). */
+export function moduleListPath(fs: Filesystem): string {
+  return `/daxlab/modules-${fs}.list`;
+}
+
+/** The filesystem of the boot's first group: the one a pmem template would hold. */
+export function firstFilesystem(items: WorkItem[]): Filesystem | undefined {
+  return items[0]?.variant.fs;
+}
+
 /**
  * One boot for `items`: create the fsdax namespace once, then per variant mkfs + mount, the
  * runs, and umount. Items keep their order within a variant; variants appear in first-use order.
+ * With `template` (the first group's filesystem), the NVDIMM starts as a pmem template holding
+ * the namespace and that filesystem: one check step replaces create-namespace and the first mkfs.
  */
-export function planBoot(items: WorkItem[], opts: { pmemBytes: number; scratchBytes?: number }): BootPlan {
+export function planBoot(items: WorkItem[], opts: { pmemBytes: number; scratchBytes?: number; template?: Filesystem | undefined; moduleFs?: readonly Filesystem[] }): BootPlan {
   const steps: BootStep[] = [];
   const groups: string[] = [];
   const byVariant = new Map<string, WorkItem[]>();
@@ -156,19 +203,30 @@ export function planBoot(items: WorkItem[], opts: { pmemBytes: number; scratchBy
   const add = (s: Omit<BootStep, 'n' | 'env'> & { env?: Record<string, string> }): void => {
     steps.push({ ...s, env: s.env ?? {}, n: ++n });
   };
+  // The agent inserts the first group's modules before the plan starts; another filesystem's (xfs:
+  // ~4 s of insmod under TCG) only before the first group that uses it, so the first reproducer
+  // does not wait for them.
+  const atStart = new Set<Filesystem>([...(firstFilesystem(items) ? [firstFilesystem(items) as Filesystem] : []), ...(needScratch ? (['ext4'] as const) : [])]);
+  const loaded = new Set<Filesystem>(atStart);
   let first = true;
   for (const [group, its] of byVariant) {
     const v = (its[0] as WorkItem).variant;
     groups.push(group);
+    if (!loaded.has(v.fs) && opts.moduleFs?.includes(v.fs)) {
+      loaded.add(v.fs);
+      add({ kind: 'setup', label: `insmod ${v.fs}`, argv: ['sh', '-c', 'while read m; do insmod /lib/modules/$m || exit 1; done < "$1"', 'insmod', moduleListPath(v.fs)], timeoutS: SETUP_TIMEOUT_S, group, loads: v.fs });
+    }
+    const fromTemplate = first && opts.template === v.fs;
     if (first) {
-      add({ kind: 'setup', label: 'create fsdax namespace', argv: ['ndctl', 'create-namespace', '-f', '-e', 'namespace0.0', '-m', 'fsdax', '-a', '2M'], timeoutS: SETUP_TIMEOUT_S, group });
+      if (fromTemplate) add({ kind: 'setup', label: templateLabel(v.fs), argv: templateArgv(v.fs), timeoutS: SETUP_TIMEOUT_S, group });
+      else add({ kind: 'setup', label: NAMESPACE_LABEL, argv: NAMESPACE_ARGV, timeoutS: SETUP_TIMEOUT_S, group });
       if (needScratch) {
         add({ kind: 'setup', label: 'mkfs scratch', argv: mkfsArgv('ext4', SCRATCH_DEV), timeoutS: SETUP_TIMEOUT_S, group });
         add({ kind: 'setup', label: 'mount scratch', argv: ['mount', '-t', 'ext4', SCRATCH_DEV, SCRATCH_MOUNT], timeoutS: 60, group });
       }
       first = false;
     }
-    add({ kind: 'setup', label: `mkfs ${v.fs}`, argv: mkfsArgv(v.fs, PMEM_DEV), timeoutS: SETUP_TIMEOUT_S, group });
+    if (!fromTemplate) add({ kind: 'setup', label: `mkfs ${v.fs}`, argv: mkfsArgv(v.fs, PMEM_DEV), timeoutS: SETUP_TIMEOUT_S, group });
     add({ kind: 'setup', label: `mount ${v.fs} dax=${v.dax}`, argv: ['mount', '-t', v.fs, '-o', `dax=${v.dax}`, PMEM_DEV, DAX_MOUNT], timeoutS: 60, group });
     for (const it of its) {
       const bin = `/daxlab/bin/${it.binary}`;
@@ -195,6 +253,8 @@ export function planBoot(items: WorkItem[], opts: { pmemBytes: number; scratchBy
   const iops = items.flatMap((i) => (i.scratchIops ? [i.scratchIops] : []));
   return {
     pmemBytes: opts.pmemBytes,
+    startFs: [...atStart],
+    ...(opts.template && opts.template === firstFilesystem(items) ? { template: opts.template } : {}),
     scratchBytes: needScratch ? (opts.scratchBytes ?? 1024 ** 3) : 0,
     scratchIops: iops.length ? Math.min(...iops) : undefined,
     steps,

@@ -21,6 +21,10 @@ export interface GuestOptions {
   cpus: number;
   memBytes: number;
   pmemBytes: number;
+  /** A prepared NVDIMM backing file (a pmem template), copied sparse for this boot; else all zeros. */
+  pmemImage?: string | undefined;
+  /** Called with the NVDIMM backing file after QEMU exited, before it is removed. */
+  afterExit?: ((pmem: string) => Promise<void>) | undefined;
   scratchBytes: number;
   scratchIops?: number | undefined;
   bios?: string | undefined;
@@ -109,7 +113,8 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     await copyFile(o.baseImage, initrd);
     await appendFile(initrd, o.overlay);
     const nv = join(dir, 'nv0.img');
-    await sparseFile(nv, o.pmemBytes);
+    if (o.pmemImage) await execa('cp', ['--sparse=always', o.pmemImage, nv]);
+    else await sparseFile(nv, o.pmemBytes);
     const scratch = o.scratchBytes > 0 ? join(dir, 'scratch.img') : undefined;
     if (scratch) await sparseFile(scratch, o.scratchBytes);
 
@@ -223,6 +228,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     o.signal?.removeEventListener('abort', onAbort);
     unkill();
     timings.exitMs = since();
+    if (o.afterExit) await o.afterExit(nv).catch(() => undefined); // best effort: never the boot's failure
     await drained(conns, 2000);
     for (const l of agentSplit.flush()) {
       const ev = parseAgentLine(l);

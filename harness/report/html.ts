@@ -155,6 +155,7 @@ function bootSection(b: BootRecord, o: Required<RenderOptions>): string {
     ['bye', secs(t.byeMs)],
     ['QEMU exit', secs(t.exitMs)],
     ...(b.phases ? ([['QEMU start → first reproducer', `${secs(b.phases.toFirstReproMs)} <span class="dim">(${escapeHtml(phasesText(b.phases))}${b.phases.furtherSetups.length ? `; further setups ${b.phases.furtherSetups.map((f) => secs(f.ms)).join(', ')}` : ''})</span>`]] as [string, string][]) : []),
+    ...(b.pmem ? ([['fsdax namespace', b.pmem.how === 'template' ? `pmem template <code>${text(b.pmem.template ?? '', 40)}</code> <span class="dim">(${text(b.pmem.made ?? '', o.maxCell)}${b.setup[0]?.output[0] ? `; guest: ${text(b.setup[0].output[0], o.maxCell)}` : ''})</span>` : text(b.pmem.made ?? 'made in the guest', o.maxCell)]] as [string, string][]) : []),
     ['guest kernel', b.guestRelease ? text(b.guestRelease, o.maxCell) : '–'],
     ['runs', String(b.items.length)],
     ['logs', `${text(b.consoleLog, 80)}, ${text(b.agentLog, 80)}`],

@@ -30,8 +30,10 @@ export interface BootPhase {
 
 export interface FurtherSetup {
   group: string;
-  /** Begin of the step after the previous group's last reproducer (umount) to this group's first reproducer. */
+  /** Begin of the step after the previous group's last reproducer (umount) to this group's first reproducer, less `insmodMs`. */
   ms: number;
+  /** An `insmod` step for this group's filesystem in that span (plan.ts): module loading, not filesystem setup. */
+  insmodMs?: number | undefined;
 }
 
 export interface BootPhases {
@@ -54,6 +56,8 @@ export interface StepInfo {
   kind: string;
   label: string;
   group: string;
+  /** Set on an `insmod` step: the filesystem whose modules it inserts. */
+  loads?: string | undefined;
 }
 
 const SETUP_TEXT = /^(Probing EDD|early console in (setup code|extract_kernel)|Decompressing Linux|Parsing ELF|Booting the kernel|No EFI environment)/;
@@ -152,7 +156,14 @@ export class BootClock {
       const after = o.steps.find((s) => s.n > prevRepro.n);
       const a = after ? this.agent.get(`begin ${after.n}`) : undefined;
       const z = this.agent.get(`begin ${firstRepro.n}`);
-      if (a !== undefined && z !== undefined) further.push({ group: groups[gi] ?? '', ms: Math.round(z - a) });
+      if (a === undefined || z === undefined) continue;
+      let insmodMs = 0;
+      for (const s of o.steps.filter((x) => x.loads && x.n > prevRepro.n && x.n < firstRepro.n)) {
+        const b0 = this.agent.get(`begin ${s.n}`);
+        const b1 = this.agent.get(`begin ${s.n + 1}`);
+        if (b0 !== undefined && b1 !== undefined) insmodMs += b1 - b0;
+      }
+      further.push({ group: groups[gi] ?? '', ms: Math.round(z - a - insmodMs), ...(insmodMs ? { insmodMs: Math.round(insmodMs) } : {}) });
     }
     return {
       clock: o.clock,

@@ -22,11 +22,13 @@ const bootPhases = z.object({
   firstLine: str.optional(),
   phases: z.array(z.object({ name: str, ms: num.optional(), guestMs: num.optional() })),
   toFirstReproMs: num.optional(),
-  furtherSetups: z.array(z.object({ group: str, ms: num })),
+  furtherSetups: z.array(z.object({ group: str, ms: num, insmodMs: num.optional() })),
   spawnMs: num,
   host: z.object({ firstByteMs: num.optional(), console: z.record(str, num), agent: z.record(str, num) }).optional(),
 });
 
+/** How a boot's NVDIMM got its namespace and first filesystem (results/types.ts PmemSetup). */
+const PmemSetupSchema = z.object({ how: z.enum(['guest', 'template']), template: str.optional(), fs: str.optional(), made: str.optional() });
 const base = { v: z.literal(EVENT_VERSION), at: str };
 
 export const KernelRecordSchema = z.object({
@@ -73,7 +75,7 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('run-resumed'), command: z.array(str) }),
   z.object({ ...base, type: z.literal('kernel-ready'), kernel: KernelRecordSchema, phases: z.record(str, num) }),
   z.object({ ...base, type: z.literal('items-planned'), items: z.array(ItemRecordSchema) }),
-  z.object({ ...base, type: z.literal('boot-started'), boot: num, kernel: str, items: z.array(str), argv: z.array(str), consoleLog: str, agentLog: str }),
+  z.object({ ...base, type: z.literal('boot-started'), boot: num, kernel: str, items: z.array(str), argv: z.array(str), consoleLog: str, agentLog: str, pmem: PmemSetupSchema.optional() }),
   z.object({ ...base, type: z.literal('guest-up'), boot: num, release: str, ms: num }),
   z.object({ ...base, type: z.literal('setup-ended'), boot: num, n: num, label: str, group: str, status: z.enum(['done', 'timeout', 'hung', 'skipped']), exitCode: num.nullable(), ms: num, output: z.array(str) }),
   z.object({ ...base, type: z.literal('step-began'), boot: num, key: str, n: num }),

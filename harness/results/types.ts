@@ -74,6 +74,15 @@ export interface SetupResult {
   output: string[];
 }
 
+export interface PmemSetup {
+  /** `guest`: ndctl create-namespace and mkfs in the guest; `template`: a pmem template copied in. */
+  how: 'guest' | 'template';
+  /** Template cache key and what it holds (engine/pmem-template.ts). */
+  template?: string | undefined;
+  fs?: string | undefined;
+  made?: string | undefined;
+}
+
 export interface BootRecord {
   index: number;
   kernel: string;
@@ -89,6 +98,8 @@ export interface BootRecord {
   agentLog: string;
   guestRelease?: string;
   setup: SetupResult[];
+  /** How the NVDIMM's namespace and first filesystem were made; absent in older runs. */
+  pmem?: PmemSetup | undefined;
   warnings: string[];
   items: string[];
   /** Emulator artifacts (console/artifacts.ts): labelled, never findings; their work is retried. */

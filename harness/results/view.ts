@@ -83,7 +83,7 @@ export class RunView {
         return;
       }
       case 'boot-started':
-        s.boots.push({ index: e.boot, kernel: e.kernel, argv: e.argv, end: 'running', qemuExitCode: null, qemuSignal: null, qemuStderr: '', timings: { exitMs: 0 }, consoleLog: e.consoleLog, agentLog: e.agentLog, setup: [], warnings: [], items: e.items, artifacts: [] });
+        s.boots.push({ index: e.boot, kernel: e.kernel, argv: e.argv, end: 'running', qemuExitCode: null, qemuSignal: null, qemuStderr: '', timings: { exitMs: 0 }, consoleLog: e.consoleLog, agentLog: e.agentLog, setup: [], warnings: [], items: e.items, artifacts: [], ...(e.pmem ? { pmem: e.pmem } : {}) });
         return;
       case 'guest-up':
         this.boot(e.boot).guestRelease = e.release;

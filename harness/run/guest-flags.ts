@@ -48,6 +48,7 @@ export interface GuestFlags {
   bootTimeout?: string;
   grace?: string;
   clock?: 'host' | 'icount';
+  pmemTemplate: boolean;
 }
 
 export function addGuestOptions(cmd: Command): Command {
@@ -58,6 +59,7 @@ export function addGuestOptions(cmd: Command): Command {
     .option('--guest-cpus, --cpus <n>', 'vCPUs per guest (-smp)', '2')
     .option('--mem <size>', 'guest RAM', '2G')
     .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
+    .option('--no-pmem-template', "make every boot's fsdax namespace and first filesystem in the guest (ndctl, mkfs) instead of starting from a pmem template")
     .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
     .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
     .addOption(choiceOption('--clock <clock>', "guest clock under TCG: host (wall time) or icount (virtual time from instructions executed: deterministic timings; defaults: run host; ab and nightly icount, or the plan's clock:)", ['host', 'icount']));
@@ -75,5 +77,6 @@ export function guestSettings(f: GuestFlags): GuestSettings {
     graceS: positiveSeconds('--grace', f.grace),
     append: f.append === undefined ? undefined : kernelArgs(f.append),
     clock: f.clock,
+    pmemTemplate: f.pmemTemplate,
   };
 }

@@ -309,7 +309,9 @@ run_step() {
     while [ ! -e /tmp/rc.$id ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
     # Still there after SIGKILL: stuck in the kernel. Later steps would only pile up behind it.
     [ -e /tmp/rc.$id ] || { status=hung; STOP=1; }
-  elif [ -n "$pid" ] && kill_session 9 $pid; then
+  # Setup and cleanup steps are daxlab's own commands (ndctl, mkfs, mount, insmod), which start
+  # nothing that outlives them: only a reproducer's session is searched (~50 ms under TCG).
+  elif [ -n "$pid" ] && { [ "$kind" = repro ] || [ "$kind" = soak ]; } && kill_session 9 $pid; then
     # The step's process ended; processes it started did not. They would run into the next step
     # and keep the filesystem busy.
     emit "$id err [daxlab: processes the step started were still running after it ended; killed]"
