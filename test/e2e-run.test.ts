@@ -30,6 +30,9 @@ test.serial('daxlab run boots a DAX guest and records everything; a warm run reb
   const boot = s.boots[0];
   t.is(boot?.end, 'poweroff');
   t.true(boot?.argv.includes('pc,nvdimm=on'));
+  // Debian's kernel has a PVH entry: QEMU boots the vmlinux unpacked from its bzImage.
+  t.deepEqual(s.kernels[0]?.boot, { entry: 'pvh' });
+  t.regex(boot?.argv[boot.argv.indexOf('-kernel') + 1] ?? '', /\/pvh\/[^/]+\/vmlinux$/);
   t.true((boot?.timings.helloMs ?? 0) > 0);
   // The namespace is made in the guest, or came with a pmem template (an earlier boot of this
   // kernel and NVDIMM size gave its info block; test/pmem-template.test.ts): the boot says which.

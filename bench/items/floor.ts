@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { buildGuestImage } from '../../harness/image/initramfs.ts';
 import { modulesForGroups } from '../../harness/image/modules.ts';
+import { kernelEntry } from '../../harness/kernel/entry.ts';
 import { resolveKernel } from '../../harness/kernel/resolve.ts';
 import { compileReproducer } from '../../harness/repro/compile.ts';
 import { loadScenarioFile } from '../../harness/scenario/load.ts';
@@ -72,12 +73,12 @@ function tail(t: Timed): string {
   return `${t.stderr}\n${t.stdout}`.trim().split('\n').slice(-4).join(' | ');
 }
 
-async function daxlabOnce(kernel: string): Promise<Side> {
+async function daxlabOnce(kernel: string, extra: string[] = []): Promise<Side> {
   const tmp = makeTempDir('daxlab-bench-floor-');
   try {
     const out = join(tmp, 'run');
     // -j 1 and --accel tcg: one guest, under the same accelerator the floor uses.
-    const args = [DAXLAB, 'run', SCENARIO_DIR, '--fs', FS, '--dax', DAX, '-j', '1', '--accel', 'tcg', '--kernel', kernel, '--out', out];
+    const args = [DAXLAB, 'run', SCENARIO_DIR, '--fs', FS, '--dax', DAX, '-j', '1', '--accel', 'tcg', '--kernel', kernel, '--out', out, ...extra];
     const t = await timeCommand('node', args, { cwd: ROOT });
     const s = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8').catch(() => 'null')) as BenchSummary | null;
     const step = s?.steps[0];
@@ -108,8 +109,10 @@ async function floorInputs(spec: string, log: (l: string) => void): Promise<Floo
   // The modules a boot of this variant loads (engine/boot.ts): the pmem group and the filesystem's.
   const modules = modulesForGroups(image.modules, image.moduleDeps, ['pmem', FS]).map((m) => image.moduleFiles[m] ?? m);
   const c = await compileReproducer(scenario.reproducerSource, quiet, { catalog: scenario.catalog, cflags: scenario.cflags, libs: scenario.libs, libsAt: scenario.libsAt });
-  log(`floor: kernel ${kernel.bzImage}, image ${image.path}${image.hit ? '' : ' (built now)'}, reproducer ${c.path}, ${modules.length} modules`);
-  return { bzImage: kernel.bzImage, initrd: image.path, repro: c.path, modules, scenario };
+  // The file daxlab's guests boot: the PVH vmlinux when the kernel has the entry, else the bzImage.
+  const entry = await kernelEntry(kernel, 'pvh', quiet);
+  log(`floor: kernel ${entry.path} (${entry.how}), image ${image.path}${image.hit ? '' : ' (built now)'}, reproducer ${c.path}, ${modules.length} modules`);
+  return { bzImage: entry.path, initrd: image.path, repro: c.path, modules, scenario };
 }
 
 async function floorOnce(f: FloorInputs): Promise<Side> {
@@ -149,30 +152,37 @@ async function run(o: BenchOptions): Promise<BenchRow[]> {
   const inputs = await floorInputs(o.kernel, o.log);
   o.log('floor: warm-up: the hand-written floor');
   await floorOnce(inputs);
-  const daxlab: Side[] = [];
-  const floor: Side[] = [];
+  // daxlab as users run it (from a pmem template after the warm-up), daxlab making the namespace
+  // and filesystem in the guest as the floor does, and the floor.
+  const sides = { daxlab: [] as Side[], guest: [] as Side[], floor: [] as Side[] };
+  const names = ['daxlab', 'guest', 'floor'] as const;
   for (let i = 0; i < reps && !isInterrupted(); i++) {
-    // Turn about who goes first (ABBA...), so a load that drifts over the rounds hits both alike.
-    const order = i % 2 === 0 ? (['daxlab', 'floor'] as const) : (['floor', 'daxlab'] as const);
-    for (const side of order) {
-      if (side === 'daxlab') daxlab.push(await daxlabOnce(o.kernel));
-      else floor.push(await floorOnce(inputs));
+    // Turn about who goes first, so a load that drifts over the rounds hits all alike.
+    for (let j = 0; j < names.length; j++) {
+      const side = names[(i + j) % names.length] as (typeof names)[number];
+      sides[side].push(side === 'floor' ? await floorOnce(inputs) : await daxlabOnce(o.kernel, side === 'guest' ? ['--no-pmem-template'] : []));
     }
-    o.log(`floor: round ${i + 1}/${reps}: daxlab ${Math.round(daxlab.at(-1)?.wallMs ?? NaN)} ms, floor ${Math.round(floor.at(-1)?.wallMs ?? NaN)} ms`);
+    o.log(`floor: round ${i + 1}/${reps}: daxlab ${Math.round(sides.daxlab.at(-1)?.wallMs ?? NaN)} ms, daxlab --no-pmem-template ${Math.round(sides.guest.at(-1)?.wallMs ?? NaN)} ms, floor ${Math.round(sides.floor.at(-1)?.wallMs ?? NaN)} ms`);
   }
-  if (daxlab.length === 0 || daxlab.length !== floor.length) throw new Error('interrupted before a full round');
-  const d = daxlab.map((s) => s.wallMs);
-  const f = floor.map((s) => s.wallMs);
-  const pairs = d.map((x, i) => x / (f[i] ?? NaN));
-  const ratio = median(d) / median(f);
+  const n = Math.min(sides.daxlab.length, sides.guest.length, sides.floor.length);
+  if (n === 0) throw new Error('interrupted before a full round');
+  const wall = (xs: Side[]): number[] => xs.slice(0, n).map((s) => s.wallMs);
+  const [d, g, f] = [wall(sides.daxlab), wall(sides.guest), wall(sides.floor)];
+  const ratioRow = (metric: string, xs: number[], note: string, top?: string): BenchRow => {
+    const pairs = xs.map((x, i) => x / (f[i] ?? NaN));
+    return { metric, value: median(xs) / median(f), unit: 'x', n, min: Math.min(...pairs), max: Math.max(...pairs), note, ...(top ? { top } : {}) };
+  };
   const work = `truncate-latency ${FS} dax=${DAX}`;
   return [
-    row(`daxlab run (${work})`, d, 'ms', { ...cpu(daxlab), note: 'whole process' }),
-    row('hand-written floor (bench/floor/floor.mjs)', f, 'ms', { ...cpu(floor), note: 'whole process' }),
-    { metric: 'ratio daxlab / floor (medians)', value: ratio, unit: 'x', n: d.length, min: Math.min(...pairs), max: Math.max(...pairs), note: 'goal <= 1.10; min/max over rounds', top: 'ratio' },
-    { metric: 'daxlab - floor (medians)', value: median(d) - median(f), unit: 'ms', n: d.length },
-    row('  daxlab: QEMU start to exit', daxlab.map((s) => s.qemuMs), 'ms', { note: 'the guest side' }),
-    row('  floor: QEMU start to exit', floor.map((s) => s.qemuMs), 'ms'),
+    row(`daxlab run (${work})`, d, 'ms', { ...cpu(sides.daxlab), note: 'whole process; namespace + ext4 from a pmem template' }),
+    row('daxlab run --no-pmem-template', g, 'ms', { ...cpu(sides.guest), note: 'whole process; ndctl + mkfs in the guest, as the floor' }),
+    row('hand-written floor (bench/floor/floor.mjs)', f, 'ms', { ...cpu(sides.floor), note: 'whole process' }),
+    ratioRow('ratio daxlab / floor (medians)', d, 'goal <= 1.10; min/max over rounds', 'ratio'),
+    ratioRow('ratio daxlab --no-pmem-template / floor', g, 'the same guest work as the floor'),
+    { metric: 'daxlab - floor (medians)', value: median(d) - median(f), unit: 'ms', n },
+    row('  daxlab: QEMU start to exit', sides.daxlab.slice(0, n).map((s) => s.qemuMs), 'ms', { note: 'the guest side' }),
+    row('  daxlab --no-pmem-template: QEMU start to exit', sides.guest.slice(0, n).map((s) => s.qemuMs), 'ms'),
+    row('  floor: QEMU start to exit', sides.floor.slice(0, n).map((s) => s.qemuMs), 'ms'),
   ];
 }
 

@@ -132,7 +132,7 @@ export async function runAb(o: AbOptions): Promise<AbResult> {
     const patches = k === series.length && patchFiles.length === 0 ? [parsePatchRef(o.series, process.cwd())] : patchFiles.map((f) => parsePatchRef(f, process.cwd()));
     return (await buildKernel({ ...baseSpec, patches: [...baseSpec.patches, ...patches] }, label, log)).kernel;
   };
-  const prepOpts = { accel: o.accel, tcgThread: o.tcgThread, log };
+  const prepOpts = { accel: o.accel, tcgThread: o.tcgThread, entry: o.guest.entry, log };
   const [na, nb] = names as [{ name: string; spec: string }, { name: string; spec: string }];
   const baseK = await resolveKernel(o.base, log);
   const patchedK = o.aa ? baseK : o.patched ? await resolveKernel(o.patched, log) : await buildPrefix(series.length, `${o.base} + ${o.series}`, []);

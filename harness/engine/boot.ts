@@ -223,7 +223,7 @@ export async function bootOnce(a: BootArgs): Promise<BootResult> {
   const signal = AbortSignal.any([a.signal, stop.signal]);
   const g = a.guest;
   const outcome = await runGuest({
-    bzImage: pk.kernel.bzImage,
+    bzImage: pk.entry.path,
     baseImage: pk.image.path,
     overlay,
     accel: pk.accel.accel,

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { buildGuestImage } from '../image/initramfs.ts';
+import { kernelEntry, type BootEntry } from '../kernel/entry.ts';
 import { resolveKernel } from '../kernel/resolve.ts';
 import type { Kernel } from '../kernel/types.ts';
 import { chooseAccel } from '../qemu/accel.ts';
@@ -62,6 +63,8 @@ export function nameKernelSpecs(raw: readonly string[]): { name: string; spec: s
 export interface PrepareOptions {
   accel: Accel | 'auto';
   tcgThread: TcgThread;
+  /** What QEMU boots: the vmlinux through PVH when the kernel has the entry (default), or the bzImage. */
+  entry?: BootEntry | undefined;
   log: (s: string) => void;
 }
 
@@ -74,7 +77,8 @@ export async function prepareKernel(name: string, spec: string, o: PrepareOption
   o.log(`guest image ${image.key} ${(image.bytes / 1e6).toFixed(1)} MB${image.hit ? ' (cached)' : ''}`);
   const accel = await timed(phases, 'accelMs', () => chooseAccel(o.accel, kernel.bzImage, o.log));
   o.log(`accelerator: ${accel.accel}${accel.accel === 'tcg' ? ` thread=${o.tcgThread}` : ''} (${accel.reason}${accel.cached ? ', cached verdict' : ''})`);
-  return { name, kernel, image, accel, tcgThread: o.tcgThread, phases };
+  const entry = await timed(phases, 'entryMs', () => kernelEntry(kernel, o.entry ?? 'pvh', o.log));
+  return { name, kernel, image, accel, tcgThread: o.tcgThread, entry, phases };
 }
 
 /** What the event log keeps of a work item (its key plus what the views group by). */
@@ -92,6 +96,7 @@ export function kernelRecord(pk: PreparedKernel): KernelRecord {
     identity: k.identity,
     image: { key: pk.image.key, bytes: pk.image.bytes, modules: pk.image.modules, hit: pk.image.hit },
     accel: { ...pk.accel, ...(pk.accel.accel === 'tcg' ? { tcgThread: pk.tcgThread } : {}) },
+    boot: { entry: pk.entry.how, ...(pk.entry.why ? { why: pk.entry.why } : {}) },
   };
 }
 

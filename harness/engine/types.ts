@@ -1,6 +1,7 @@
 // The engine's typed edges: what a prepared kernel is, how guests are set up, and the progress
 // events a front end (the CLI today, a worker later) renders. No I/O here.
 import type { GuestImage } from '../image/initramfs.ts';
+import type { BootEntry, KernelEntry } from '../kernel/entry.ts';
 import type { Kernel } from '../kernel/types.ts';
 import type { AccelChoice } from '../qemu/accel.ts';
 import type { GuestClock, TcgThread } from '../qemu/args.ts';
@@ -14,6 +15,8 @@ export interface PreparedKernel {
   image: GuestImage;
   accel: AccelChoice;
   tcgThread: TcgThread;
+  /** What QEMU boots (kernel/entry.ts). */
+  entry: KernelEntry;
   /** Wall time of each preparation phase, ms. */
   phases: Record<string, number>;
 }
@@ -27,6 +30,8 @@ export interface GuestSettings {
    * the first group's filesystem made before the boot; engine/pmem-template.ts). Default on.
    */
   pmemTemplate?: boolean | undefined;
+  /** pvh (default): boot the kernel's vmlinux through its PVH entry when it has one; bzimage: always the bzImage. */
+  entry?: BootEntry | undefined;
   /** qboot skips most of SeaBIOS's work (~3 s a boot under TCG); seabios is QEMU's default. */
   firmware: 'qboot' | 'seabios';
   bootTimeoutS?: number | undefined;

@@ -40,6 +40,8 @@ export const KernelRecordSchema = z.object({
   identity: z.record(str, str),
   image: z.object({ key: str, bytes: num, modules: z.array(str), hit: z.boolean() }),
   accel: z.object({ accel: str, reason: str, probeMs: num.optional(), cached: z.boolean(), tcgThread: str.optional() }),
+  /** How guests entered the kernel: its vmlinux through PVH, or the bzImage (with why, when PVH was asked for). Absent in older runs. */
+  boot: z.object({ entry: z.enum(['pvh', 'bzimage']), why: str.optional() }).optional(),
 });
 
 /** slot: the A/B design's boot slot an item belongs to (harness/ab/design.ts); items of one slot share a boot. */

@@ -49,6 +49,7 @@ export interface GuestFlags {
   grace?: string;
   clock?: 'host' | 'icount';
   pmemTemplate: boolean;
+  bootEntry: 'pvh' | 'bzimage';
 }
 
 export function addGuestOptions(cmd: Command): Command {
@@ -59,6 +60,7 @@ export function addGuestOptions(cmd: Command): Command {
     .option('--guest-cpus, --cpus <n>', 'vCPUs per guest (-smp)', '2')
     .option('--mem <size>', 'guest RAM', '2G')
     .option('--append <args>', 'extra kernel command-line arguments (e.g. "dyndbg=+p nokaslr")')
+    .addOption(choiceOption('--boot-entry <entry>', "what QEMU boots: pvh (the kernel's vmlinux through its PVH entry, skipping the decompressor and so KASLR; the bzImage when the kernel has no PVH entry) or bzimage", ['pvh', 'bzimage']).default('pvh'))
     .option('--no-pmem-template', "make every boot's fsdax namespace and first filesystem in the guest (ndctl, mkfs) instead of starting from a pmem template")
     .option('--boot-timeout <s>', 'seconds until a guest that has not booted is killed')
     .option('--grace <s>', 'seconds of silence past a step timeout before the host declares the guest wedged')
@@ -78,5 +80,6 @@ export function guestSettings(f: GuestFlags): GuestSettings {
     append: f.append === undefined ? undefined : kernelArgs(f.append),
     clock: f.clock,
     pmemTemplate: f.pmemTemplate,
+    entry: f.bootEntry,
   };
 }

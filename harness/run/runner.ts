@@ -139,7 +139,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     for (const k of used) if (k.parsed.kind === 'debian' || k.parsed.kind === 'bzimage') resolved.set(k.name, await timed(phases, `${k.name}/kernelMs`, () => resolveKernel(k.spec, log)));
     const kernels: PreparedKernel[] = [];
     for (const k of used) {
-      const pk = await prepareKernel(k.name, k.spec, { accel: o.accel, tcgThread, log }, resolved.get(k.name));
+      const pk = await prepareKernel(k.name, k.spec, { accel: o.accel, tcgThread, entry: guest.entry, log }, resolved.get(k.name));
       const early = phases[`${k.name}/kernelMs`];
       if (early !== undefined) pk.phases['kernelMs'] = early;
       kernels.push(pk);
