@@ -7,7 +7,6 @@
 //   guest's words and the pmem device's geometry (4 KiB physical sectors), on a file the size of
 //   /dev/pmem0: the superblocks match an in-guest mkfs field for field but UUIDs and times.
 // Every boot gets its own copy: each starts on an identical, never-mounted filesystem.
-import { createHash } from 'node:crypto';
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,6 +14,7 @@ import type { Filesystem } from '../scenario/schema.ts';
 import { mkfsArgv, NAMESPACE_ARGV } from '../plan/plan.ts';
 import { fsdaxCapacity, parsePfnInfo, PFN_INFO_BYTES, PFN_INFO_OFFSET, type PfnInfo } from '../qemu/pfn-info.ts';
 import { cachedEntry } from '../util/cache.ts';
+import { hashValue, shortHash, type HashInput } from '../util/hash.ts';
 import { cacheRoot } from '../util/paths.ts';
 import type { PreparedKernel } from './types.ts';
 
@@ -33,7 +33,7 @@ export interface PmemTemplate {
   built: boolean;
 }
 
-const hash = (parts: unknown[]): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+const hash = (parts: HashInput[]): string => shortHash(hashValue(parts));
 
 /** The info block depends on the kernel (struct page size, info-block version) and the namespace's size and words. */
 function infoKey(pk: PreparedKernel, pmemBytes: number): string {
@@ -108,7 +108,7 @@ export async function pmemTemplate(pk: PreparedKernel, pmemBytes: number, fs: Fi
   const { block, info } = got;
   const capacity = fsdaxCapacity(info, pmemBytes);
   const mkfs = hostMkfs(fs, 'fs.img');
-  const key = hash([FORMAT, ik, block.toString('base64'), pk.image.key, fs, mkfs.argv]);
+  const key = hash([FORMAT, ik, block, pk.image.key, fs, mkfs.argv]);
   const made = `namespace: ${pk.kernel.release}'s fsdax info block (map=${info.map}, align=${info.align / 1048576}M, data at ${info.dataoff}); ${fs}: \`${mkfs.argv.slice(0, -1).join(' ')}\` on the host, ${capacity} bytes`;
   const entry = await cachedEntry({
     kind: TEMPLATE_KIND,
